@@ -1,0 +1,1 @@
+"""assistant_pipelines: meeting transcripts, mail and tickets into tracked action items."""

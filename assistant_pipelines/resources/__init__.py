@@ -1,0 +1,43 @@
+"""Dagster resources, one per outside system, chosen from settings when a run starts.
+
+``resources_from_settings`` is the one place that maps the settings contract to resources;
+tests build the same resources pointed at loopback servers and temporary folders.
+"""
+
+from __future__ import annotations
+
+from dagster import EnvVar
+
+from assistant_pipelines.resources.llm import LLMResource
+from assistant_pipelines.resources.mailer import MailerResource
+from assistant_pipelines.resources.team import TeamResource
+from assistant_pipelines.resources.warehouse import WarehouseResource
+from assistant_pipelines.settings import Settings
+
+__all__ = ["LLMResource", "MailerResource", "TeamResource", "WarehouseResource", "resources_from_settings"]
+
+
+def resources_from_settings(settings: Settings) -> dict[str, object]:
+    """The resources for these settings. Secrets are passed as ``EnvVar`` references so Dagster
+    shows and stores the variable's name, never its value."""
+    return {
+        "warehouse": WarehouseResource(url=settings.warehouse_url),
+        "llm": LLMResource(
+            backend=settings.llm_backend,
+            model=settings.llm_model,
+            base_url=settings.openai_base_url,
+            api_key=EnvVar("OPENAI_API_KEY") if settings.openai_api_key else None,
+            concurrency=settings.llm_concurrency,
+            local_model_path=str(settings.local_model_path) if settings.local_model_path else None,
+            model_cache_dir=str(settings.model_cache),
+        ),
+        "mailer": MailerResource(
+            smtp_url=EnvVar("ASSISTANT_SMTP_URL") if settings.smtp_url else None,
+            outbox_dir=str(settings.outbox),
+        ),
+        "team": TeamResource(
+            home=str(settings.home),
+            inbox=str(settings.inbox),
+            timezone=settings.timezone,
+        ),
+    }

@@ -1,0 +1,169 @@
+"""The settings contract (DESIGN.md §2): environment variables in, one typed object out.
+
+Read when a run or a command starts, never at import time, so tests and the CLI can point the
+same code at other folders, warehouses and endpoints.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
+
+
+class SettingsError(ValueError):
+    """A setting that cannot work: the message is one sentence naming the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    inbox: Path
+    warehouse_url: str
+    llm_backend: str  # "local" | "openai"
+    openai_base_url: str | None
+    openai_api_key: str | None
+    llm_model: str
+    llm_concurrency: int
+    local_model_path: Path | None  # None → the packaged embedded model
+    smtp_url: str | None
+    timezone: str
+    dagster_home: Path
+    first_week: str | None  # "YYYY-MM-DD": first weekly partition (a Monday); None → default
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def outbox(self) -> Path:
+        return self.home / "outbox"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
+
+    @property
+    def model_cache(self) -> Path:
+        return self.home / "models"
+
+    def redacted(self) -> dict[str, str]:
+        """The settings as a person may see them: secrets masked, never printed or logged."""
+        return {
+            "ASSISTANT_HOME": str(self.home),
+            "ASSISTANT_INBOX": str(self.inbox),
+            "ASSISTANT_WAREHOUSE_URL": redact_url(self.warehouse_url),
+            "ASSISTANT_LLM": self.llm_backend,
+            "OPENAI_BASE_URL": self.openai_base_url or "(OpenAI's default)",
+            "OPENAI_API_KEY": "(set)" if self.openai_api_key else "(unset)",
+            "ASSISTANT_LLM_MODEL": self.llm_model,
+            "ASSISTANT_LLM_CONCURRENCY": str(self.llm_concurrency),
+            "ASSISTANT_LOCAL_MODEL": str(self.local_model_path or "(packaged Qwen2.5-Coder-1.5B)"),
+            "ASSISTANT_SMTP_URL": redact_url(self.smtp_url) if self.smtp_url else "(unset: outbox)",
+            "ASSISTANT_TIMEZONE": self.timezone,
+            "ASSISTANT_FIRST_WEEK": self.first_week or "(default)",
+            "DAGSTER_HOME": str(self.dagster_home),
+        }
+
+
+def redact_url(url: str) -> str:
+    """``scheme://user:secret@host`` → ``scheme://user:***@host``; other URLs unchanged."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Build :class:`Settings` from ``env`` (default ``os.environ``), validating every value."""
+    env = os.environ if env is None else env
+
+    def get(name: str) -> str | None:
+        value = env.get(name)
+        return value.strip() if value and value.strip() else None
+
+    home = Path(get("ASSISTANT_HOME") or "./var").expanduser().resolve()
+    inbox = Path(get("ASSISTANT_INBOX") or home / "inbox").expanduser().resolve()
+    warehouse_url = get("ASSISTANT_WAREHOUSE_URL") or f"duckdb:///{home / 'warehouse.duckdb'}"
+    check_warehouse_url(warehouse_url)
+
+    backend = (get("ASSISTANT_LLM") or "local").lower()
+    if backend not in {"local", "openai"}:
+        raise SettingsError(f"ASSISTANT_LLM must be 'local' or 'openai', not {backend!r}.")
+
+    concurrency_text = get("ASSISTANT_LLM_CONCURRENCY") or "8"
+    try:
+        concurrency = int(concurrency_text)
+    except ValueError:
+        concurrency = 0
+    if not 1 <= concurrency <= 256:
+        raise SettingsError(
+            f"ASSISTANT_LLM_CONCURRENCY must be a whole number from 1 to 256, not {concurrency_text!r}."
+        )
+
+    local_model = get("ASSISTANT_LOCAL_MODEL")
+    local_model_path = Path(local_model).expanduser().resolve() if local_model else None
+
+    smtp_url = get("ASSISTANT_SMTP_URL")
+    if smtp_url and urlsplit(smtp_url).scheme not in {"smtp", "smtps"}:
+        raise SettingsError(
+            "ASSISTANT_SMTP_URL must look like smtp://user:pass@host:port or smtps://…, "
+            f"not {redact_url(smtp_url)!r}."
+        )
+
+    timezone = get("ASSISTANT_TIMEZONE") or "UTC"
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(
+            f"ASSISTANT_TIMEZONE {timezone!r} is not a known time zone (try e.g. 'Europe/Berlin')."
+        ) from None
+
+    first_week = get("ASSISTANT_FIRST_WEEK")
+    if first_week:
+        from datetime import date
+
+        try:
+            date.fromisoformat(first_week)
+        except ValueError:
+            raise SettingsError(
+                f"ASSISTANT_FIRST_WEEK must be a date like 2026-01-05, not {first_week!r}."
+            ) from None
+
+    return Settings(
+        home=home,
+        inbox=inbox,
+        warehouse_url=warehouse_url,
+        llm_backend=backend,
+        openai_base_url=get("OPENAI_BASE_URL"),
+        openai_api_key=get("OPENAI_API_KEY"),
+        llm_model=get("ASSISTANT_LLM_MODEL") or DEFAULT_OPENAI_MODEL,
+        llm_concurrency=concurrency,
+        local_model_path=local_model_path,
+        smtp_url=smtp_url,
+        timezone=timezone,
+        dagster_home=Path(get("DAGSTER_HOME") or home / "dagster").expanduser().resolve(),
+        first_week=first_week,
+    )
+
+
+def check_warehouse_url(url: str) -> None:
+    scheme = urlsplit(url).scheme
+    if scheme == "duckdb":
+        if not url.startswith("duckdb:///") and url != "duckdb://:memory:":
+            raise SettingsError(
+                f"ASSISTANT_WAREHOUSE_URL {url!r} must be duckdb:///path/to/file.duckdb."
+            )
+        return
+    if scheme in {"postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2"}:
+        return
+    raise SettingsError(
+        "ASSISTANT_WAREHOUSE_URL must start with duckdb:/// or postgresql://, "
+        f"not {redact_url(url)!r}."
+    )
