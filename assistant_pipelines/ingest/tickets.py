@@ -221,12 +221,34 @@ def _read_text(path: Path, source: str) -> str:
         return _without_bom(data.decode("utf-8"))
     except UnicodeDecodeError:
         pass
-    best = charset_normalizer.from_bytes(data).best()
+    return _without_bom(_decode_legacy(data, source))
+
+
+def _decode_legacy(data: bytes, source: str) -> str:
+    """Text in a legacy encoding, as charset_normalizer detects it.
+
+    Exports are mostly ASCII with a few accented names, where detection is weak: French in
+    cp1252 can score as well as Baltic cp1257 (ô → ō). Windows-1252, what Excel writes in
+    Western Europe and the Americas, wins when it reads the text (almost) as cleanly as the best
+    guess; a clearly better guess (Cyrillic, Greek, Polish, Turkish) still wins.
+    """
+    results = charset_normalizer.from_bytes(data)
+    best = results.best()
     if best is None:
         raise IngestError(
             source, "file", "the file is not text in UTF-8 or any encoding that could be detected"
         )
-    return _without_bom(str(best))
+    for match in results:
+        if (
+            "cp1252" in match.could_be_from_charset
+            and match.chaos <= best.chaos + 0.05
+            and match.coherence >= best.coherence - 0.05
+        ):
+            try:
+                return data.decode("cp1252")
+            except UnicodeDecodeError:
+                break  # bytes cp1252 leaves undefined (0x81, 0x8d, ...): trust the detector
+    return str(best)
 
 
 def _without_bom(text: str) -> str:

@@ -21,7 +21,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +54,14 @@ _MAX_SIDECAR_BYTES = 1024 * 1024
 _MERGE_LIMIT = 500
 
 _JSON_LIST_KEYS = ("utterances", "transcript", "segments", "results")
-_JSON_SPEAKER_KEYS = ("speaker", "name", "participant", "speaker_name", "speakerName", "speaker_label")
+_JSON_SPEAKER_KEYS = (
+    "speaker",
+    "name",
+    "participant",
+    "speaker_name",
+    "speakerName",
+    "speaker_label",
+)
 _JSON_TEXT_KEYS = ("text", "content", "utterance", "transcript")
 _JSON_START_KEYS = ("start", "start_time", "startTime", "offset")
 _JSON_END_KEYS = ("end", "end_time", "endTime")
@@ -75,28 +82,32 @@ _EXPECTED_TIMING = {
     "srt": "hh:mm:ss,ttt --> hh:mm:ss,ttt",
 }
 
+# fmt: off
 # Words people put before a colon in notes and headers that are not speakers ("Note: ...").
-_NOT_SPEAKERS = frozenset(
-    """
-    note notes nb n.b todo to-do to\x20do action actions action\x20item action\x20items
-    decision decisions agenda summary next\x20step next\x20steps follow-up follow\x20up followup
-    update updates fyi ps p.s re fw fwd subject reminder warning important tip example e.g eg
-    i.e ie deadline due status risk risks issue issues problem question result results goal
-    goals outcome context background title date time attendees participants present absent
-    location where when duration meeting topic recording transcript link url source http https
-    mailto tel edit edited caption captions kind language
-    """.split()
-)
+_NOT_SPEAKERS = frozenset({
+    "note", "notes", "nb", "n.b", "todo", "to-do", "action", "actions", "decision", "decisions",
+    "agenda", "summary", "follow-up", "followup", "update", "updates", "fyi", "ps", "p.s", "re",
+    "fw", "fwd", "subject", "reminder", "warning", "important", "tip", "example", "e.g", "eg",
+    "i.e", "ie", "deadline", "due", "status", "risk", "risks", "issue", "issues", "problem",
+    "question", "result", "results", "goal", "goals", "outcome", "context", "background", "title",
+    "date", "time", "attendees", "participants", "present", "absent", "location", "where", "when",
+    "duration", "meeting", "topic", "recording", "transcript", "link", "url", "source", "http",
+    "https", "mailto", "tel", "edit", "edited", "caption", "captions", "kind", "language", "so",
+    "well", "okay", "ok", "also", "and", "but", "anyway", "basically", "remember", "yes", "no",
+    "hi", "hello", "thanks", "why", "because", "plus", "first", "second", "third", "finally",
+    "meaning", "correction", "to do", "action item", "action items", "next step", "next steps",
+    "follow up",
+})
 # Bracketed sound descriptions in subtitles, not speaker names ("[Music] ...").
-_SOUND_CUES = frozenset(
-    """
-    music laughter laughs laughing applause inaudible crosstalk cross\x20talk silence noise
-    background\x20noise foreign blank_audio cough coughs coughing sighs sigh pause unintelligible
-    indistinct static beep typing overlapping no\x20audio
-    """.split()
-)
-# Lower-case name particles allowed in an Otter "Name  0:05" header ("Ludwig van Beethoven").
-_NAME_PARTICLES = frozenset("van von de da del der den la le di du bin al of".split())
+_SOUND_CUES = frozenset({
+    "music", "laughter", "laughs", "laughing", "applause", "inaudible", "crosstalk", "silence",
+    "noise", "foreign", "blank_audio", "cough", "coughs", "coughing", "sighs", "sigh", "pause",
+    "unintelligible", "indistinct", "static", "beep", "typing", "overlapping", "cross talk",
+    "background noise", "no audio",
+})
+# fmt: on
+# Lower-case name particles allowed in a multi-word name ("Ludwig van Beethoven").
+_NAME_PARTICLES = frozenset({"van", "von", "de", "da", "del", "der", "den", "la", "le", "di"})
 
 _TIME = r"(?:\d{1,2}:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?"
 # hh:mm:ss.ttt, mm:ss.ttt, old Teams 0:0:5.44, SRT's "," decimals, and up to 9 fraction digits.
@@ -105,7 +116,7 @@ _TIMESTAMP = re.compile(r"(?:(\d{1,4}):)?(\d{1,4}):(\d{1,2})(?:[.,](\d{1,9}))?")
 _TIMING_LIKE = re.compile(r"\s*\d{1,4}:\d{1,2}(?:[:.,]\d+)*\s*(?:-+>?|–|—|>)")
 _VTT_HEADER = re.compile(r"WEBVTT(?:[ \t].*)?")
 _VTT_META_BLOCK = re.compile(r"(?:NOTE|STYLE|REGION)(?:[ \t].*)?")
-_VOICE_TAG = re.compile(r"<v(?:\.[^\s>]*)?(?:[ \t]+([^>]*))?>")
+_VOICE_TAG = re.compile(r"<v(?:\.[^\s>]{0,100})?(?:[ \t]+([^>\n]{0,200}))?>")
 # Markup inside cue text: <b>, </i>, <c.x>, <font color=...>, <00:01.000>; ASS overrides {\an8}.
 _CUE_MARKUP = re.compile(r"</?[A-Za-z][^<>]*>|<\d[\d:.]*>|\{\\[^{}]*\}")
 _BRACKET_SPEAKER = re.compile(r"\[([^\[\]]{1,40})\]\s*:?\s*(.*)", re.DOTALL)
@@ -113,15 +124,25 @@ _TXT_TIME_PREFIX = re.compile(
     rf"\s*(?:\[(?P<b>{_TIME})\]|\((?P<p>{_TIME})\)|(?P<n>{_TIME})(?=\s))\s*(?P<rest>.*)"
 )
 # "Alice Smith (00:01:23): text" and "Alice Smith [01:23]: text".
-_TXT_NAME_TIME_COLON = re.compile(rf"(?P<name>[^\[\]():]{{1,40}}?)\s*[\[(](?P<t>{_TIME})[\])]\s*:\s*(?P<rest>.*)")
+_TXT_NAME_TIME_COLON = re.compile(
+    rf"(?P<name>[^\[\]():]{{1,40}}?)\s*[\[(](?P<t>{_TIME})[\])]\s*:\s*(?P<rest>.*)"
+)
 # Otter.ai-style header: a speaker and a time alone on a line, the text on the lines below.
 _OTTER_HEADER = re.compile(rf"(?P<name>[^\d\W][^:\[\]()]{{0,39}}?)\s+[\[(]?(?P<t>{_TIME})[\])]?\s*")
 _TXT_META_LINE = re.compile(
     r"(?P<key>title|meeting|subject|topic|date|attendees|participants|present)\s*:\s*(?P<value>.*)",
     re.IGNORECASE,
 )
+# Windows-1252 punctuation and Latin-1 symbols seen in Western prose (letters are U+00C0-U+00FF).
+_WESTERN_EXTRA = frozenset(
+    "\u2018\u2019\u201a\u201c\u201d\u201e\u2013\u2014\u2026\u20ac\u2022\u2122\u00a0¡¿«»°§©®·£¢¥"
+)
 _CONTROL_CHAR = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
-_DATE_PREFIX = re.compile(r"(?:GMT)?(\d{4})([-_.]?)(\d{2})\2(\d{2})(?!\d)")
+# "2024-03-04 …", "2024_03_04_…", "20240304-…", and Zoom's "GMT20240304-140000_…" (UTC).
+_DATE_PREFIX = re.compile(
+    r"(?P<gmt>GMT)?(?P<y>\d{4})(?P<sep>[-_.]?)(?P<m>\d{2})(?P=sep)(?P<d>\d{2})(?!\d)"
+    r"(?:-(?P<time>\d{6})(?!\d))?"
+)
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -190,9 +211,7 @@ def parse_transcript(path: Path, *, display_path: str | None = None) -> Transcri
 
     utterances = _number(drafts)
     if not utterances:
-        raise IngestError(
-            source, "file", f"no utterances found: expected {_EXPECTED_CONTENT[fmt]}"
-        )
+        raise IngestError(source, "file", f"no utterances found: expected {_EXPECTED_CONTENT[fmt]}")
 
     sidecar = _read_sidecar(path, source) if suffix in _SIDECAR_OWNERS else None
     title, occurred_at, date_source, attendees = _resolve_meta(
@@ -299,7 +318,7 @@ def _decode(data: bytes, source: str, position: str) -> str:
         if text is None:
             raise IngestError(source, position, "binary file, not a transcript")
     else:
-        text = _try_decode(data, "utf-8")
+        text = _try_decode(data, "utf-8") or _western_legacy(data)
         if text is None:
             text = _detect_charset(data, source, position)
 
@@ -329,6 +348,22 @@ def _bomless_utf16(data: bytes) -> str | None:
     if odd.count(0) == 0 and even.count(0) >= 0.9 * half:
         return "utf-16-be"
     return None
+
+
+def _western_legacy(data: bytes) -> str | None:
+    """Text saved as Windows-1252, the usual legacy encoding of Western transcripts (Word and
+    Notepad "smart quotes"). Tried before charset detection because detection guesses badly on
+    short files (it reads "Très" as Central European "Tčs"). Accepted only when the non-ASCII
+    characters are Western letters and punctuation and a minority of the letters: Cyrillic or
+    Greek legacy text decodes to mostly accented Latin letters and goes on to detection."""
+    text = _try_decode(data, "cp1252")
+    if text is None:
+        return None
+    non_ascii = [ch for ch in text if ord(ch) > 127]
+    if not all(ch in _WESTERN_EXTRA or "\u00c0" <= ch <= "\u00ff" for ch in non_ascii):
+        return None
+    letters = sum(1 for ch in text if ch.isalpha())
+    return text if len(non_ascii) * 4 <= letters else None
 
 
 def _detect_charset(data: bytes, source: str, position: str) -> str:
@@ -407,30 +442,24 @@ def _parse_cues(text: str, fmt: str, source: str) -> list[_Draft]:
 
 
 def _check_missing_timing(block: list[tuple[int, str]], source: str, expected: str) -> None:
-    """Raise for a block that was meant to be a cue but has no usable timing line."""
-    first = block[0][1].strip()
-    if len(block) == 1:
-        if _TIMING_LIKE.match(first):
-            raise _bad_timing(source, block[0][0], first, expected)
-        return
-    if first.isdigit() and first.isascii():
-        number, line = block[1]
+    """Raise for a block that was meant to be a cue but has no usable timing line: a timing
+    with a mangled arrow as its first or second line (after a cue id), or an SRT cue number
+    followed by text."""
+    for number, line in block[:2]:
         if _TIMING_LIKE.match(line):
             raise _bad_timing(source, number, line.strip(), expected)
+    first = block[0][1].strip()
+    if len(block) > 1 and first.isdigit() and first.isascii():
         raise IngestError(
             source,
-            f"line {number}",
+            f"line {block[1][0]}",
             f"cue {first} has no timing line: expected {expected} after the cue number",
         )
-    if _TIMING_LIKE.match(first):
-        raise _bad_timing(source, block[0][0], first, expected)
 
 
 def _bad_timing(source: str, number: int, line: str, expected: str) -> IngestError:
     shown = line if len(line) <= 80 else line[:77] + "..."
-    return IngestError(
-        source, f"line {number}", f"bad cue timing '{shown}': expected {expected}"
-    )
+    return IngestError(source, f"line {number}", f"bad cue timing '{shown}': expected {expected}")
 
 
 def _parse_timing(line: str, number: int, source: str, expected: str) -> tuple[float, float]:
@@ -557,19 +586,19 @@ def _is_speaker_label(label: str) -> bool:
         return False
     if label.casefold().rstrip(".") in _NOT_SPEAKERS:
         return False
-    # "so basically: ..." is prose; a lower-case single word may still be a chat handle.
-    return not (label[0].islower() and len(words) > 1)
+    # A name of several words is capitalised ("Olga Berg", "Speaker 2", "PM (B)"); "It is on
+    # the drive: ..." is prose. A single lower-case word may still be a chat handle.
+    return len(words) == 1 or all(_is_name_word(word) for word in words)
+
+
+def _is_name_word(word: str) -> bool:
+    return not word[0].isalpha() or word[0].isupper() or word in _NAME_PARTICLES
 
 
 def _is_header_name(label: str) -> bool:
     """Otter headers carry a proper name ("Alice Smith", "Speaker 2", "Ludwig van Beethoven"),
     which tells them apart from a text line that happens to end with a time."""
-    if not _is_speaker_label(label):
-        return False
-    return all(
-        word[0].isupper() or word[0].isdigit() or word in _NAME_PARTICLES
-        for word in label.split()
-    )
+    return _is_speaker_label(label) and all(_is_name_word(word) for word in label.split())
 
 
 def _clean_name(name: str) -> str | None:
@@ -587,16 +616,19 @@ def _squash(text: str) -> str:
 
 @dataclass
 class _TextLine:
+    """One line of a plain-text transcript, read one way (see ``_classify_line``)."""
+
     kind: str  # "blank" | "otter" | "speaker" | "text"
     speaker: str | None = None
     text: str = ""
     start_s: float | None = None
+    raw: str = ""  # the whole line, whitespace squashed
 
 
 def _classify_line(line: str) -> tuple[_TextLine, _TextLine | None]:
     """How a line reads in a ``Name: text`` file, and (when it could be one) as an Otter
     ``Name  0:05`` header. The file's style decides which reading wins."""
-    stripped = line.strip()
+    stripped = _squash(line)
     if not stripped:
         return _TextLine("blank"), None
     otter = None
@@ -614,6 +646,7 @@ def _classify_line(line: str) -> tuple[_TextLine, _TextLine | None]:
                 _clean_name(named.group("name")),
                 named.group("rest").strip(),
                 _loose_seconds(named.group("t")),
+                stripped,
             ),
             otter,
         )
@@ -627,8 +660,8 @@ def _classify_line(line: str) -> tuple[_TextLine, _TextLine | None]:
     # A bracketed time starts an utterance even without a name; a bare one ("10:30 we meet")
     # only when a name follows it, otherwise it is just text that starts with a time.
     if speaker is not None or (prefix is not None and prefix.group("n") is None):
-        return _TextLine("speaker", speaker, _squash(text), start_s), otter
-    return _TextLine("text", None, _squash(stripped)), otter
+        return _TextLine("speaker", speaker, text, start_s, stripped), otter
+    return _TextLine("text", None, stripped, None, stripped), otter
 
 
 def _parse_plain_text(lines: list[str], *, with_header: bool) -> tuple[list[_Draft], _Meta]:
@@ -652,27 +685,20 @@ def _parse_plain_text(lines: list[str], *, with_header: bool) -> tuple[list[_Dra
             if otter is not None:
                 drafts.append(_Draft(otter.speaker, [], otter.start_s))
                 continue
-            line_text = plain.text if plain.kind == "text" else _squash(_raw_text(plain))
-            reading = _TextLine("text", None, line_text)
+            reading = _TextLine("text", None, plain.raw, None, plain.raw)
         else:
             reading = plain
         if with_header and not drafts and _take_header_line(reading, meta):
             continue
         if reading.kind == "speaker":
-            drafts.append(_Draft(reading.speaker, [reading.text] if reading.text else [],
-                                 reading.start_s))
+            drafts.append(
+                _Draft(reading.speaker, [reading.text] if reading.text else [], reading.start_s)
+            )
         elif drafts:
             drafts[-1].append(reading.text)
         else:
             drafts.append(_Draft(None, [reading.text]))
     return drafts, meta
-
-
-def _raw_text(reading: _TextLine) -> str:
-    """The words of a line read as ``Name: text``, put back together as plain text."""
-    if reading.speaker is None:
-        return reading.text
-    return f"{reading.speaker}: {reading.text}".strip()
 
 
 def _take_header_line(reading: _TextLine, meta: _Meta) -> bool:
@@ -711,20 +737,20 @@ def _loose_seconds(value: str | None) -> float | None:
 def _parse_json(text: str, source: str) -> tuple[list[_Draft], _Meta]:
     data = _load_json(text, source)
     meta = _Meta()
+    items: Any = data
     if isinstance(data, dict):
-        items = next((data[key] for key in _JSON_LIST_KEYS if isinstance(data.get(key), list)), None)
-        if items is None:
-            # {"title": ..., "transcript": "Alice: ...\nBob: ..."} or Whisper's bare {"text": ...}
-            items = next(
-                (data[key] for key in ("transcript", "text") if isinstance(data.get(key), str)),
-                None,
-            )
         meta = _json_meta(data)
-    else:
-        items = data
-    if isinstance(items, str):
-        drafts, _ = _parse_plain_text(items.replace("\r\n", "\n").split("\n"), with_header=False)
-        return drafts, meta
+        items = next(
+            (data[key] for key in _JSON_LIST_KEYS if isinstance(data.get(key), list)), None
+        )
+        whole_text = next(
+            (data[key] for key in ("transcript", "text") if isinstance(data.get(key), str)), None
+        )
+        if items is None and whole_text is not None:
+            # {"title": ..., "transcript": "Alice: ...\nBob: ..."} or Whisper's bare {"text": ...}
+            lines = whole_text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+            drafts, _ = _parse_plain_text(lines, with_header=False)
+            return drafts, meta
     if not isinstance(items, list):
         raise IngestError(
             source,
@@ -808,8 +834,11 @@ def _person_name(value: Any) -> str | None:
         return str(value)
     if isinstance(value, dict):
         return next(
-            (name for k in _PERSON_NAME_KEYS if isinstance(value.get(k), str)
-             and (name := _clean_name(value[k])) is not None),
+            (
+                name
+                for k in _PERSON_NAME_KEYS
+                if isinstance(value.get(k), str) and (name := _clean_name(value[k])) is not None
+            ),
             None,
         )
     return None
@@ -837,8 +866,11 @@ def _json_meta(data: dict[str, Any]) -> _Meta:
         None,
     )
     meta.occurred_at = next(
-        (d for k in _JSON_DATE_KEYS if isinstance(data.get(k), str)
-         and (d := _parse_meeting_date(data[k])) is not None),
+        (
+            d
+            for k in _JSON_DATE_KEYS
+            if isinstance(data.get(k), str) and (d := _parse_meeting_date(data[k])) is not None
+        ),
         None,
     )
     for key in _JSON_ATTENDEE_KEYS:
@@ -891,14 +923,10 @@ def _read_sidecar(path: Path, source: str) -> _Meta | None:
     if attendees is not None:
         if isinstance(attendees, str):
             meta.attendees = _split_names(attendees)
-        elif isinstance(attendees, list) and all(
-            _person_name(a) is not None for a in attendees
-        ):
+        elif isinstance(attendees, list) and all(_person_name(a) is not None for a in attendees):
             meta.attendees = _dedupe(n for n in map(_person_name, attendees) if n is not None)
         else:
-            raise IngestError(
-                source, position, "'attendees' must be a list of names (strings)"
-            )
+            raise IngestError(source, position, "'attendees' must be a list of names (strings)")
     return meta
 
 
@@ -927,19 +955,29 @@ def _parse_meeting_date(value: str) -> datetime | None:
 
 
 def _filename_date(stem: str) -> tuple[datetime | None, str]:
-    """A ``YYYY-MM-DD`` / ``YYYY_MM_DD`` / ``YYYYMMDD`` prefix of the stem (Zoom's ``GMT``
-    prefix allowed) and the rest of the stem."""
+    """A ``YYYY-MM-DD`` / ``YYYY_MM_DD`` / ``YYYYMMDD`` prefix of the stem and the rest of the
+    stem. Zoom's ``GMT20240304-140000`` names carry the UTC start time too."""
     match = _DATE_PREFIX.match(stem)
     if match is None:
         return None, stem
     try:
-        day = date(int(match.group(1)), int(match.group(3)), int(match.group(4)))
+        day = date(int(match["y"]), int(match["m"]), int(match["d"]))
+        when = datetime(day.year, day.month, day.day)
+        if match["gmt"] and match["time"]:
+            clock = match["time"]
+            when = when.replace(
+                hour=int(clock[:2]),
+                minute=int(clock[2:4]),
+                second=int(clock[4:]),
+                tzinfo=UTC,
+            )
     except ValueError:
         return None, stem
-    return datetime(day.year, day.month, day.day), stem[match.end() :]
+    return when, stem[match.end() :]
 
 
 def _title_from_stem(rest: str, stem: str) -> str:
+    rest = re.sub(r"\.transcript$", "", rest, flags=re.IGNORECASE)  # Zoom's "x.transcript.vtt"
     title = _squash(re.sub(r"[_-]+", " ", rest))
     return title or _squash(stem) or stem
 
@@ -964,10 +1002,10 @@ def _resolve_meta(
             mtime = path.stat().st_mtime
         except OSError as exc:
             raise IngestError(source, "file", f"cannot read file: {exc.strerror or exc}") from exc
-        occurred_at, date_source = datetime.fromtimestamp(mtime, tz=timezone.utc), "mtime"
+        occurred_at, date_source = datetime.fromtimestamp(mtime, tz=UTC), "mtime"
 
-    title = (sidecar.title if sidecar else None) or content.title or _title_from_stem(
-        rest, path.stem
+    title = (
+        (sidecar.title if sidecar else None) or content.title or _title_from_stem(rest, path.stem)
     )
     attendees = (
         (sidecar.attendees if sidecar else None)

@@ -28,8 +28,8 @@ CREATE TABLE IF NOT EXISTS raw_transcripts (
     file_sha256     TEXT NOT NULL,
     format          TEXT NOT NULL,
     title           TEXT NOT NULL,
-    occurred_at     TIMESTAMPTZ,
-    date_source     TEXT NOT NULL,
+    occurred_at     TIMESTAMPTZ NOT NULL,
+    date_source     TEXT NOT NULL,          -- sidecar | filename | content | mtime
     attendees       JSON NOT NULL,
     utterance_count INTEGER NOT NULL
 )
@@ -58,7 +58,8 @@ CREATE TABLE IF NOT EXISTS raw_emails (
     sender_email  TEXT,
     to_addresses  JSON NOT NULL,
     cc_addresses  JSON NOT NULL,
-    sent_at       TIMESTAMPTZ,
+    sent_at       TIMESTAMPTZ,            -- the Date: header (NULL when missing or unreadable)
+    occurred_at   TIMESTAMPTZ NOT NULL,   -- sent_at, else the file's modification time
     body_text     TEXT NOT NULL,
     new_text      TEXT NOT NULL,
     quoted_text   TEXT NOT NULL,
@@ -87,6 +88,7 @@ CREATE TABLE IF NOT EXISTS raw_tickets (
     created_at    TIMESTAMPTZ,
     updated_at    TIMESTAMPTZ,
     closed_at     TIMESTAMPTZ,
+    occurred_at   TIMESTAMPTZ NOT NULL,   -- created_at, else the file's modification time
     url           TEXT,
     comments      JSON NOT NULL
 )

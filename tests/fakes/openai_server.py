@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 import threading
 import time
 from collections import deque
@@ -295,8 +296,6 @@ class _HTTPServer(ThreadingHTTPServer):
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that timed out or a close() that cut the socket is expected, not news.
-        import sys
-
         if isinstance(sys.exc_info()[1], OSError):
             return
         super().handle_error(request, client_address)
@@ -365,7 +364,8 @@ class FakeOpenAIServer:
     # ---- inspection
 
     def chat_requests(self) -> list[dict]:
-        """The JSON bodies of the ``POST /chat/completions`` requests received, in order."""
+        """The JSON bodies of the ``POST /chat/completions`` requests received, in order
+        (including any the server refused, e.g. for a wrong API key)."""
         with self._lock:
             return [
                 r.json
@@ -412,9 +412,10 @@ class FakeOpenAIServer:
     # ---- used by the handler
 
     def _next_id(self, prefix: str) -> str:
+        """A unique id shaped like the real API's: ``chatcmpl-…``, ``file-…``, ``batch_…``."""
         with self._lock:
             self._counter += 1
-            return f"{prefix}-fake{self._counter:06d}"
+            return f"{prefix}fake{self._counter:06d}"
 
     def _record(self, request: RecordedRequest) -> None:
         with self._lock:
@@ -458,7 +459,7 @@ class FakeOpenAIServer:
         )
         model = body.get("model") if isinstance(body.get("model"), str) else self.model
         return {
-            "id": self._next_id("chatcmpl"),
+            "id": self._next_id("chatcmpl-"),
             "object": "chat.completion",
             "created": int(time.time()),
             "model": model,
@@ -480,7 +481,7 @@ class FakeOpenAIServer:
 
     def _store_file(self, filename: str, purpose: str, data: bytes) -> _File:
         stored = _File(
-            id=self._next_id("file"),
+            id=self._next_id("file-"),
             filename=filename,
             purpose=purpose,
             data=data,
@@ -508,7 +509,7 @@ class FakeOpenAIServer:
         lines, errors = _parse_batch_input(source.data, endpoint)
         now = int(time.time())
         batch = _Batch(
-            id=self._next_id("batch"),
+            id=self._next_id("batch_"),
             input_file_id=input_file_id,
             endpoint=endpoint,
             completion_window=window,
@@ -569,8 +570,8 @@ class FakeOpenAIServer:
         completed = failed = 0
         for line in batch.lines:
             reply = self._next_reply(line["body"])
-            line_id = self._next_id("batch_req")
-            request_id = self._next_id("req")
+            line_id = self._next_id("batch_req_")
+            request_id = self._next_id("req_")
             if isinstance(reply, ChatReply):
                 completed += 1
                 record = {
@@ -723,7 +724,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
-            self.send_header("x-request-id", self.fake._next_id("req"))
+            self.send_header("x-request-id", self.fake._next_id("req_"))
             for name, value in (headers or {}).items():
                 self.send_header(name, value)
             self.end_headers()

@@ -1,0 +1,176 @@
+"""Model answers → action item candidates, each grounded in its source or quarantined.
+
+A candidate keeps what the model said (task, owner and due as written) next to what code made
+of it: the owner resolved to a person, the due date resolved against the document's date, and
+the evidence text pulled from the cited lines, never trusted from the model. A candidate that
+fails a rule is kept with its ``quarantine_reason``: held back from ``action_items``, never lost.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from assistant_pipelines.dates import resolve_due_date
+from assistant_pipelines.ingest.rows import short_hash
+from assistant_pipelines.llm.schema import ExtractedActionItem
+from assistant_pipelines.people import PersonDirectory
+
+CANDIDATE_COLUMNS = [
+    "candidate_id", "document_id", "week_start", "origin", "chunk_index", "item_index", "task",
+    "owner_text", "owner_person_id", "due_text", "due_date", "status", "priority", "confidence",
+    "evidence_lines", "evidence_text", "occurred_at", "model", "prompt_version", "input_hash",
+    "quarantine_reason",
+]
+_FIRST_PERSON = {"i", "me", "myself", "i'll", "i will", "we", "us"}
+_STOP = set("""the a an and or to of for in on at by with from this that these those be is are was
+were will would should could can need needs please have has had do does did make get it its our
+your their them they we you i me my up out about into over next week all any some more""".split())
+_SPEAKER_LINE = re.compile(r"^([^:]{1,60}):\s")
+
+
+@dataclass(frozen=True)
+class DocumentContext:
+    document_id: str
+    kind: str
+    lines: list[str]
+    occurred_at: datetime  # aware
+    local_date: date
+    week_start: date
+    author: str | None  # the e-mail's sender: "I" in an e-mail is them
+
+
+def _stems(text: str) -> set[str]:
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    return {w[:5] for w in words if len(w) >= 3 and w not in _STOP}
+
+
+def speaker_of(line: str) -> str | None:
+    match = _SPEAKER_LINE.match(line)
+    return match.group(1).strip() if match else None
+
+
+def ground(item: ExtractedActionItem, doc: DocumentContext, first_line: int, last_line: int) -> tuple[list[int], str, str | None]:
+    """(valid evidence lines, their text, quarantine reason or None)."""
+    cited = sorted(set(item.evidence_lines))
+    outside = [n for n in cited if not (first_line <= n <= last_line) or n > len(doc.lines)]
+    valid = [n for n in cited if n not in outside and doc.lines[n - 1].strip()]
+    if not valid:
+        return [], "", f"evidence lines {cited} are not lines of the source ({first_line}-{last_line})"
+    evidence = "\n".join(doc.lines[n - 1].strip() for n in valid)
+    # Models cite the line that states the item; its neighbours often carry the object
+    # ("Can you take it?" / "Sure"). Judge grounding on the cited lines and one on each side.
+    around = {m for n in valid for m in (n - 1, n, n + 1) if 1 <= m <= len(doc.lines)}
+    context = " ".join(doc.lines[m - 1] for m in sorted(around))
+    if not _stems(item.task) & _stems(context):
+        return valid, evidence, f"task is not grounded: none of its words appear in lines {valid}"
+    return valid, evidence, None
+
+
+def resolve_owner(owner_text: str, evidence_lines: list[int], doc: DocumentContext,
+                  directory: PersonDirectory) -> tuple[str | None, str | None]:
+    """(owner as written, person id). "I" means the speaker of the cited line (or the sender)."""
+    text = owner_text.strip()
+    if not text:
+        return None, None
+    if text.lower() in _FIRST_PERSON:
+        speaker = speaker_of(doc.lines[evidence_lines[0] - 1]) if evidence_lines and doc.kind == "meeting" else None
+        text = speaker or doc.author or text
+    return text, directory.resolve(text)
+
+
+def build_candidates(
+    items: list[ExtractedActionItem],
+    doc: DocumentContext,
+    *,
+    chunk_index: int,
+    first_line: int,
+    last_line: int,
+    directory: PersonDirectory,
+    model: str,
+    prompt_version: str,
+    input_hash: str,
+) -> list[dict[str, Any]]:
+    rows = []
+    for index, item in enumerate(items):
+        lines, evidence, reason = ground(item, doc, first_line, last_line)
+        owner_text, owner_id = resolve_owner(item.owner, lines, doc, directory)
+        due = resolve_due_date(item.due, doc.local_date) if item.due else None
+        if reason is None and due is not None and due < doc.local_date:
+            reason = f"due date {due} ('{item.due}') is before the document's date {doc.local_date}"
+        rows.append({
+            "candidate_id": short_hash(doc.document_id, input_hash, prompt_version, model, str(index), length=32),
+            "document_id": doc.document_id,
+            "week_start": doc.week_start,
+            "origin": "llm",
+            "chunk_index": chunk_index,
+            "item_index": index,
+            "task": item.task,
+            "owner_text": owner_text,
+            "owner_person_id": owner_id,
+            "due_text": item.due or None,
+            "due_date": due,
+            "status": item.status,
+            "priority": item.priority,
+            "confidence": float(item.confidence),
+            "evidence_lines": "[" + ",".join(str(n) for n in lines) + "]",
+            "evidence_text": evidence or None,
+            "occurred_at": doc.occurred_at,
+            "model": model,
+            "prompt_version": prompt_version,
+            "input_hash": input_hash,
+            "quarantine_reason": reason,
+        })
+    return rows
+
+
+def drop_chunk_duplicates(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Overlapping chunks may report one item twice: keep the first accepted sighting of an
+    (owner, task) pair within a document, judged by evidence lines or near-identical wording."""
+    from rapidfuzz import fuzz
+
+    kept: list[dict[str, Any]] = []
+    for row in rows:
+        duplicate = any(
+            k["document_id"] == row["document_id"]
+            and k["owner_person_id"] == row["owner_person_id"]
+            and k["quarantine_reason"] is None
+            and (k["evidence_lines"] == row["evidence_lines"] or fuzz.token_set_ratio(k["task"], row["task"]) >= 90)
+            for k in kept
+        )
+        if duplicate and row["quarantine_reason"] is None:
+            continue
+        kept.append(row)
+    return kept
+
+
+def ticket_candidates(ticket: dict[str, Any], directory: PersonDirectory, week: date,
+                      window_start: datetime, window_end: datetime) -> list[dict[str, Any]]:
+    """A ticket is an action item by itself: it opens when created and finishes when closed.
+    One candidate for each of those moments that falls in the week."""
+    owner_id = directory.resolve(ticket["assignee_email"]) or directory.resolve(ticket["assignee"])
+    base = {
+        "document_id": ticket["document_id"], "week_start": week, "origin": "ticket", "chunk_index": 0,
+        "task": ticket["title"][:200], "owner_text": ticket["assignee"], "owner_person_id": owner_id,
+        "due_text": ticket["due_date"].isoformat() if ticket["due_date"] else None,
+        "due_date": ticket["due_date"], "priority": None, "confidence": 1.0, "evidence_lines": "[1]",
+        "evidence_text": f"{ticket['ticket_key']}: {ticket['title']}", "model": "ticket",
+        "prompt_version": f"ticket:{ticket['tracker']}", "input_hash": ticket["file_sha256"],
+        "quarantine_reason": None,
+    }
+    moments = []
+    created = ticket["created_at"] or ticket["occurred_at"]
+    if window_start <= created < window_end:
+        moments.append((0, created, "open"))
+    closed = ticket["closed_at"]
+    if closed is not None and window_start <= closed < window_end:
+        moments.append((1, closed, "closed" if ticket["state"] == "closed" else "done"))
+    elif closed is None and ticket["state"] == "done" and ticket["updated_at"] and window_start <= ticket["updated_at"] < window_end:
+        moments.append((1, ticket["updated_at"], "done"))  # Jira "Done" without a resolution date
+    return [
+        {**base, "candidate_id": short_hash(ticket["document_id"], str(index), status, length=32),
+         "item_index": index, "status": status, "occurred_at": moment}
+        for index, moment, status in moments
+    ]

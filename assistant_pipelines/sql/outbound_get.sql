@@ -1,0 +1,1 @@
+SELECT idempotency_key, status, attempts FROM outbound_messages WHERE idempotency_key = :key

@@ -1,0 +1,8 @@
+-- Tickets created, closed or (Jira Done without resolution date) updated in a week window.
+SELECT document_id, tracker, ticket_key, title, state, assignee, assignee_email, due_date,
+       created_at, updated_at, closed_at, occurred_at, file_sha256
+FROM raw_tickets
+WHERE (occurred_at >= :window_start AND occurred_at < :window_end)
+   OR (closed_at >= :window_start AND closed_at < :window_end)
+   OR (state = 'done' AND closed_at IS NULL AND updated_at >= :window_start AND updated_at < :window_end)
+ORDER BY occurred_at, document_id
