@@ -8,6 +8,7 @@ fails a rule is kept with its ``quarantine_reason``: held back from ``action_ite
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -149,7 +150,10 @@ def drop_chunk_duplicates(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def ticket_candidates(ticket: dict[str, Any], directory: PersonDirectory, week: date,
                       window_start: datetime, window_end: datetime) -> list[dict[str, Any]]:
     """A ticket is an action item by itself: it opens when created and finishes when closed.
-    One candidate for each of those moments that falls in the week."""
+    One candidate for each of those moments that falls in the week. Pull requests (which
+    GitHub's issues API returns too) are work under review, not work to be done: none."""
+    if "pull-request" in json.loads(ticket.get("labels") or "[]"):
+        return []
     owner_id = directory.resolve(ticket["assignee_email"]) or directory.resolve(ticket["assignee"])
     base = {
         "document_id": ticket["document_id"], "week_start": week, "origin": "ticket", "chunk_index": 0,

@@ -38,7 +38,7 @@ def build_definitions(settings: Settings | None = None, resources: dict[str, obj
         description="Ingest the inbox: transcripts, mail, tickets and the people directory.",
     )
     weekly_job = dg.define_asset_job(
-        "weekly_job", selection=dg.AssetSelection.assets(*WEEKLY_ASSET_NAMES), partitions_def=weeks,
+        "weekly_job", selection=dg.AssetSelection.assets(*WEEKLY_ASSET_NAMES),
         description="One week: documents, extraction, action items, the status report and digests.",
     )
     return dg.Definitions(

@@ -82,7 +82,7 @@ def build_extraction_asset(weeks: dg.PartitionsDefinition) -> dg.AssetsDefinitio
             outcomes: list[ChunkOutcome] = []
             if docs:
                 backend = llm.get_backend()
-                store = WarehouseCallStore(wh, context.run_id)
+                store = WarehouseCallStore(wh, context.run.run_id)
                 total = sum(1 for _ in docs)
                 for outcome in extract_documents(
                     [source for source, _ in docs], backend, store, concurrency=llm.concurrency,

@@ -22,7 +22,7 @@ from __future__ import annotations
 import ast
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
@@ -227,6 +227,45 @@ def ami_gold_owners(text: str, previous: tuple[str, ...] = ()) -> tuple[str, ...
     end = _SUBJECT_END.search(text)
     subject = text[: end.start()] if end else text
     return tuple(roles_named(subject))
+
+
+_OWNER_LEAD = re.compile(
+    r"^(?P<subject>[^.;:!?]{0,120}?)\s*\b(?:will|shall|should|must|needs?\s+to|has\s+to|"
+    r"have\s+to|is\s+to|are\s+to|was|were|(?:is|are)\s+going\s+to|gonna|(?P<bare>to))\b"
+    r"(?P<link>(?:\s+(?:also|then|now|need\s+to|have\s+to|be|asked|instructed|assigned|"
+    r"the\s+task\s+of|to))*)\s+",
+    re.I,
+)
+_GROUP_SUBJECT = re.compile(
+    r"\b(?:i|we|you|he|she|they|team|teams|group|participants?|members?|everyone|everybody|"
+    r"all|designers|someone|somebody)\b",
+    re.I,
+)
+
+
+def task_text(text: str, names: Iterable[str] = ()) -> str:
+    """``text`` without a leading owner phrase: what is to be done, for comparing by meaning.
+
+    "The industrial designer will work on the components concept." → "work on the components
+    concept."; "Maria to send the draft" → "send the draft" when ``names`` holds "Maria". The
+    phrase is removed only when it names a role, a person in ``names``, a pronoun or a group,
+    so "The design is to be carried out …" stays whole. Owners are judged separately; left in,
+    the same role words make unrelated AMI items look alike (docs/quality.md).
+    """
+    text = _one_line(text)
+    match = _OWNER_LEAD.match(text)
+    if not match:
+        return text
+    subject = match.group("subject")
+    if match.group("bare") and len(subject.split()) > 4:
+        # "Maria to send …" is an owner lead; "The team have two reports to complete" is not.
+        return text
+    folded = subject.casefold()
+    names_subject = any(n and n.casefold() in folded for n in names)
+    if not (roles_named(subject) or _GROUP_SUBJECT.search(subject) or names_subject):
+        return text
+    rest = text[match.end() :].strip()
+    return rest or text
 
 
 # --- reading files -------------------------------------------------------------------------

@@ -451,7 +451,8 @@ def _one_line(text: str) -> str:
 
 def _tidy(text: str) -> str:
     """Clean a body and trim blank lines at both ends (inner indentation stays)."""
-    lines = clean_text(text).split("\n")
+    text = re.sub(r"\n[ \t]*\n(?:[ \t]*\n)+", "\n\n", clean_text(text))
+    lines = text.split("\n")
     while lines and not lines[0].strip():
         lines.pop(0)
     while lines and not lines[-1].strip():
@@ -745,6 +746,15 @@ def _collect(part: Message, body: _Body, notes: list[str], depth: int) -> None:
     filename = _filename(part, notes)
     disposition = _safe(part.get_content_disposition, None)
 
+    # Checked before is_multipart(), which is also true for an attached message.
+    if ctype in ("message/rfc822", "message/global"):
+        if filename:
+            body.attachments.append(filename)
+        inner = _inner_message(part)
+        if inner is not None:
+            body.forwarded.append(_forwarded_text(inner, body, notes, depth))
+        return
+
     if part.is_multipart():
         children = [c for c in _safe(part.get_payload, []) if isinstance(c, Message)]
         if ctype == "multipart/alternative":
@@ -765,14 +775,6 @@ def _collect(part: Message, body: _Body, notes: list[str], depth: int) -> None:
         else:
             notes.append(f"{ctype} had no usable boundary; its content was read as plain text")
             body.texts.append(_part_text(part, notes, "text/plain"))
-        return
-
-    if ctype in ("message/rfc822", "message/global"):
-        if filename:
-            body.attachments.append(filename)
-        inner = _inner_message(part)
-        if inner is not None:
-            body.forwarded.append(_forwarded_text(inner, body, notes, depth))
         return
 
     if maintype == "message":  # delivery reports and the like: not anyone's words
@@ -811,8 +813,8 @@ def _best_alternative(children: list[Message]) -> Message | None:
 
 
 def _has_words(part: Message) -> bool:
-    payload = _safe(lambda: part.get_payload(decode=True), None)
-    return bool(payload) and len(re.findall(rb"\w+", payload[:4096])) >= 3
+    payload = _decoded_payload(part)
+    return len(re.findall(rb"\w+", payload[:4096])) >= 3
 
 
 def _filename(part: Message, notes: list[str]) -> str | None:
@@ -865,12 +867,23 @@ def _reparse_with_guessed_boundary(part: Message, ctype: str) -> Message | None:
     return repaired if repaired.is_multipart() else None
 
 
-def _part_text(part: Message, notes: list[str], ctype: str) -> str:
+def _decoded_payload(part: Message, notes: list[str] | None = None) -> bytes:
+    """The part's content with its transfer encoding undone. Base64 is decoded here rather
+    than by the stdlib, which gives up on a cut-off last quantum (a truncated file) and then
+    hands back nothing; this decodes every complete quantum."""
+    cte = str(_safe(lambda: part.get("content-transfer-encoding", ""), "")).strip().lower()
+    if cte == "base64":
+        encoded = re.sub(rb"\s+", b"", _payload_bytes(part)).rstrip(b"=")
+        cleaned = re.sub(rb"[^A-Za-z0-9+/]", b"", encoded)
+        if notes is not None and (cleaned != encoded or len(cleaned) % 4 == 1):
+            notes.append("bad base64 in a text part; decoded what was readable")
+        return _b_decode(cleaned.decode("ascii")) or b""
     data = _safe(lambda: part.get_payload(decode=True), None)
-    if not isinstance(data, bytes):
-        data = _payload_bytes(part)
-    if any("Base64" in type(d).__name__ for d in getattr(part, "defects", [])):
-        notes.append("bad base64 in a text part; decoded what was readable")
+    return data if isinstance(data, bytes) else _payload_bytes(part)
+
+
+def _part_text(part: Message, notes: list[str], ctype: str) -> str:
+    data = _decoded_payload(part, notes)
     declared = _safe(lambda: part.get_param("charset"), None)
     declared = declared if isinstance(declared, str) else None
     if declared is None and ctype == "text/html":
@@ -940,8 +953,9 @@ _CHARSET_ALIASES = {
     "utf8mb4": "utf-8",
 }
 # Codecs whose text is not plain ASCII even when every byte is 7-bit.
-_SEVEN_BIT_CODECS = ("utf_16", "utf_32", "utf_7", "iso2022", "hz")
-_SINGLE_BYTE_FAMILY = re.compile(r"^(ascii|latin_1|iso8859_\d+|cp125\d|mac_roman|cp437|cp850)$")
+_SEVEN_BIT_CODECS = ("utf-16", "utf-32", "utf-7", "iso2022", "hz")
+# (codecs.lookup() names.)
+_SINGLE_BYTE_FAMILY = re.compile(r"^(ascii|iso8859-\d+|cp125\d|mac-roman|koi8-[ru]|cp437|cp850)$")
 
 
 def _codec_name(label: str | None) -> str | None:
@@ -986,7 +1000,7 @@ def decode_bytes(
             pass
         else:
             return text, f"{what}: declared {label} but the bytes are UTF-8; decoded as UTF-8"
-        if codec == "latin_1":
+        if codec == "iso8859-1":
             # 0x80-0x9F are control codes in ISO-8859-1 but curly quotes, dashes and € in
             # windows-1252, which is what senders that say latin-1 really use (browsers too).
             return data.decode("cp1252", errors="replace"), None

@@ -71,6 +71,7 @@ _ATTRIBUTION = re.compile(
     r"""^(?:
         On\s.+\s(?:wrote|writes)\s?:                         # On Mon, 3 Mar 2025, Ann <a@x> wrote:
       | (?:.*@.*|[^\s]+(?:\s[^\s]+){0,4})\s(?:wrote|writes)\s?:   # Ann <a@x> wrote: / Ann Smith wrote:
+      | Quoting\s.+\s?:                                     # Horde / IMP
       | Am\s.+\sschrieb\s.+:  | .+\sschrieb\sam\s.+:  | .{1,80}\sschrieb\s?:   # German
       | Le\s.+\sa\sécrit\s?:  | .{1,80}\sa\sécrit\s?:                          # French
       | El\s.+\sescribió\s?:  | .{1,80}\sescribió\s?:                          # Spanish

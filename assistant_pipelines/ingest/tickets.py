@@ -306,6 +306,10 @@ def _json_file_error(source: str, exc: json.JSONDecodeError) -> IngestError:
 def _records_in(value: Any, source: str) -> list[Any]:
     """The issue records a top-level JSON value holds, or a file-level IngestError."""
     if isinstance(value, list):
+        # Pages collected into one list (``gh api --paginate --slurp``, a script that saved
+        # each Jira search response): every element is a page, not an issue.
+        if value and all(isinstance(page, list) or _is_page(page) for page in value):
+            return [record for page in value for record in _records_in(page, source)]
         return value
     if not isinstance(value, dict):
         raise IngestError(
@@ -313,8 +317,7 @@ def _records_in(value: Any, source: str) -> list[Any]:
             "file",
             f"expected a list of issues or an object holding them, found {_json_type(value)}",
         )
-    # Jira search (v2/v3 "issues"; the paged v3 shape "values"), GitHub search ("items").
-    for wrapper in ("issues", "values", "items"):
+    for wrapper in _PAGE_WRAPPERS:
         if wrapper in value:
             inner = value[wrapper]
             if isinstance(inner, list):
@@ -345,6 +348,16 @@ def _records_in(value: Any, source: str) -> list[Any]:
     )
 
 
+# Jira search (v2/v3 "issues"; the paged v3 shape "values"), GitHub search ("items").
+_PAGE_WRAPPERS = ("issues", "values", "items")
+
+
+def _is_page(value: Any) -> bool:
+    return isinstance(value, dict) and any(
+        isinstance(value.get(wrapper), list) for wrapper in _PAGE_WRAPPERS
+    )
+
+
 def _iter_json_lines(text: str, source: str) -> Iterator[Ticket | IngestError]:
     """One issue object per line; a record's number is its line number.
 
@@ -359,7 +372,8 @@ def _iter_json_lines(text: str, source: str) -> Iterator[Ticket | IngestError]:
         yield from _parse_records(enumerate(_records_in(whole, source), start=1), source)
         return
     numbered: list[tuple[int, Any]] = []
-    for line_no, line in enumerate(text.splitlines(), start=1):
+    # Split on "\n" only: str.splitlines() would also split inside JSON strings holding U+2028.
+    for line_no, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
@@ -388,17 +402,19 @@ def _parse_records(
 ) -> Iterator[Ticket | IngestError]:
     for number, record in numbered:
         position = f"record {number}"
+        item: Ticket | IngestError
         try:
             if isinstance(record, _RecordError):
                 raise record
-            yield _parse_record(record, source, position)
+            item = _parse_record(record, source, position)
         except _RecordError as exc:
-            yield IngestError(source, position, str(exc))
+            item = IngestError(source, position, str(exc))
         except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
             # Safety net: a shape nobody foresaw must cost one record, not the file.
-            yield IngestError(
+            item = IngestError(
                 source, position, f"unexpected {type(exc).__name__} reading this issue: {exc}"
             )
+        yield item
 
 
 def _parse_record(record: Any, source: str, position: str) -> Ticket:
@@ -1024,7 +1040,7 @@ def _to_utc(parsed: datetime) -> datetime | None:
     if parsed.tzinfo is None:
         return parsed
     try:
-        return parsed.astimezone(UTC)
+        return parsed
     except (OverflowError, ValueError):
         return None
 

@@ -116,7 +116,8 @@ _TIMESTAMP = re.compile(r"(?:(\d{1,4}):)?(\d{1,4}):(\d{1,2})(?:[.,](\d{1,9}))?")
 _TIMING_LIKE = re.compile(r"\s*\d{1,4}:\d{1,2}(?:[:.,]\d+)*\s*(?:-+>?|–|—|>)")
 _VTT_HEADER = re.compile(r"WEBVTT(?:[ \t].*)?")
 _VTT_META_BLOCK = re.compile(r"(?:NOTE|STYLE|REGION)(?:[ \t].*)?")
-_VOICE_TAG = re.compile(r"<v(?:\.[^\s>]{0,100})?(?:[ \t]+([^>\n]{0,200}))?>")
+# Neither part may contain "<", so a line full of unclosed "<v " stays linear to scan.
+_VOICE_TAG = re.compile(r"<v(?:\.[^\s<>]*)?(?:[ \t]+([^<>\n]*))?>")
 # Markup inside cue text: <b>, </i>, <c.x>, <font color=...>, <00:01.000>; ASS overrides {\an8}.
 _CUE_MARKUP = re.compile(r"</?[A-Za-z][^<>]*>|<\d[\d:.]*>|\{\\[^{}]*\}")
 _BRACKET_SPEAKER = re.compile(r"\[([^\[\]]{1,40})\]\s*:?\s*(.*)", re.DOTALL)
@@ -137,6 +138,7 @@ _TXT_META_LINE = re.compile(
 _WESTERN_EXTRA = frozenset(
     "\u2018\u2019\u201a\u201c\u201d\u201e\u2013\u2014\u2026\u20ac\u2022\u2122\u00a0¡¿«»°§©®·£¢¥"
 )
+_PHONE_LABEL = re.compile(r"\+?\d[\d ()./-]{5,22}\d")
 _CONTROL_CHAR = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 # "2024-03-04 …", "2024_03_04_…", "20240304-…", and Zoom's "GMT20240304-140000_…" (UTC).
 _DATE_PREFIX = re.compile(
@@ -279,18 +281,19 @@ def is_sidecar(path: Path) -> bool:
 # Bytes → text
 
 
-def _read_bytes(path: Path, source: str, limit: int) -> bytes:
+def _read_bytes(path: Path, source: str, limit: int, position: str = "file") -> bytes:
     try:
         size = path.stat().st_size
         if size > limit:
             raise IngestError(
                 source,
-                "file",
-                f"file is {size // (1024 * 1024)} MB: too large for a meeting transcript",
+                position,
+                f"file is {size / (1024 * 1024):.1f} MB, more than the {limit // (1024 * 1024)} "
+                "MB a meeting transcript or its sidecar can be",
             )
         return path.read_bytes()
     except OSError as exc:
-        raise IngestError(source, "file", f"cannot read file: {exc.strerror or exc}") from exc
+        raise IngestError(source, position, f"cannot read file: {exc.strerror or exc}") from exc
 
 
 def _decode(data: bytes, source: str, position: str) -> str:
@@ -575,6 +578,8 @@ def _split_speaker(text: str) -> tuple[str | None, str]:
 
 def _is_speaker_label(label: str) -> bool:
     label = label.strip()
+    if _PHONE_LABEL.fullmatch(label) and sum(ch.isdigit() for ch in label) >= 7:
+        return True  # Zoom names dial-in participants by their number: "+49 170 5550142: …"
     if not label or len(label) > 40 or not label[0].isalpha():
         return False
     if "://" in label or "www." in label.casefold():
@@ -893,7 +898,8 @@ def _read_sidecar(path: Path, source: str) -> _Meta | None:
     if sidecar is None:
         return None
     position = f"sidecar {sidecar.name}"
-    text = _decode(_read_bytes(sidecar, source, _MAX_SIDECAR_BYTES), source, position)
+    raw = _read_bytes(sidecar, source, _MAX_SIDECAR_BYTES, position)
+    text = _decode(raw, source, position)
     try:
         data = json.loads(text) if text.strip() else None
     except (ValueError, RecursionError) as exc:
@@ -910,7 +916,7 @@ def _read_sidecar(path: Path, source: str) -> _Meta | None:
         raise IngestError(source, position, "'title' must be a string")
     meta.title = _squash(title) if title else None
     raw_date = data.get("date")
-    if raw_date is not None:
+    if raw_date not in (None, ""):
         meta.occurred_at = _parse_meeting_date(raw_date) if isinstance(raw_date, str) else None
         if meta.occurred_at is None:
             raise IngestError(

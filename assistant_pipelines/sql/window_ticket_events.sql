@@ -1,5 +1,5 @@
 -- Tickets created, closed or (Jira Done without resolution date) updated in a week window.
-SELECT document_id, tracker, ticket_key, title, state, assignee, assignee_email, due_date,
+SELECT document_id, tracker, ticket_key, title, state, labels, assignee, assignee_email, due_date,
        created_at, updated_at, closed_at, occurred_at, file_sha256
 FROM raw_tickets
 WHERE (occurred_at >= :window_start AND occurred_at < :window_end)

@@ -184,6 +184,37 @@ def test_github_paginated_arrays_one_after_another():
     ]
 
 
+def test_pages_collected_into_one_list(tmp_path):
+    github_pages = [[{"number": 1, "title": "a"}], [{"number": 2, "title": "b"}]]  # --slurp
+    jira_pages = [
+        {"issues": [_jira_issue("P-1")]},
+        {"issues": []},
+        {"issues": [_jira_issue("P-2")]},
+    ]
+
+    assert [t.key for t in tickets_of(write(tmp_path, "g.json", json.dumps(github_pages)))] == [
+        "#1",
+        "#2",
+    ]
+    jira = tickets_of(write(tmp_path, "j.json", json.dumps(jira_pages)))
+    assert [(t.key, t.position) for t in jira] == [("P-1", "record 1"), ("P-2", "record 2")]
+
+
+def test_jsonl_keeps_unicode_line_separators_inside_strings(tmp_path):
+    lines = [
+        json.dumps(
+            {"number": 1, "title": "para\u2028graph", "body": "a\u2029b"}, ensure_ascii=False
+        ),
+        json.dumps({"number": 2, "title": "next"}),
+    ]
+    path = write(tmp_path, "issues.jsonl", "\r\n".join(lines))
+
+    first, second = tickets_of(path)
+
+    assert first.title == "para\u2028graph"
+    assert (second.key, second.position) == ("#2", "record 2")
+
+
 def test_github_repo_from_api_url_and_unknown_repo(tmp_path):
     path = write(
         tmp_path,
@@ -537,6 +568,15 @@ def test_json_syntax_error_names_line_and_column(tmp_path):
     assert "line 3, column 17" in caught.value.reason
 
 
+def test_garbage_after_the_json_is_a_file_error(tmp_path):
+    path = write(tmp_path, "trailing.json", '[{"number": 1, "title": "a"}]\n\nPS: more to come')
+
+    with pytest.raises(IngestError) as caught:
+        list(iter_tickets(path))
+
+    assert caught.value.position == "line 3, column 1"
+
+
 def test_jsonl_without_a_single_json_line_is_a_file_error(tmp_path):
     path = write(tmp_path, "notes.jsonl", "\nhello there\nthis is prose\n")
 
@@ -867,6 +907,17 @@ _json_values = st.recursive(
     ),
     max_leaves=30,
 )
+# Field values for tracker-shaped records: smaller trees, so each example stays cheap.
+_field_values = st.recursive(
+    _json_scalars,
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(["login", "name", "displayName", "key", "due_on"]), children
+        )
+    ),
+    max_leaves=6,
+)
 
 
 @_PROPERTY_SETTINGS
@@ -891,16 +942,16 @@ _ADF_BLOCK_TYPES = [
 _adf_nodes = st.recursive(
     st.fixed_dictionaries(
         {"type": st.sampled_from(["text", "mention", "hardBreak", "emoji", "date", "status"])},
-        optional={"text": _json_values, "attrs": _json_values, "marks": _json_values},
+        optional={"text": _field_values, "attrs": _field_values, "marks": _field_values},
     ),
     lambda children: st.fixed_dictionaries(
         {
             "type": st.sampled_from(_ADF_BLOCK_TYPES),
             "content": st.lists(children, max_size=4) | children,
         },
-        optional={"attrs": _json_values},
+        optional={"attrs": _field_values},
     ),
-    max_leaves=15,
+    max_leaves=10,
 )
 
 
@@ -908,24 +959,24 @@ _adf_nodes = st.recursive(
 @given(
     github=st.lists(
         st.fixed_dictionaries(
-            {"number": _json_values, "title": _json_values},
-            optional={name: _json_values for name in _GITHUB_FIELDS},
+            {"number": _field_values, "title": _field_values},
+            optional={name: _field_values for name in _GITHUB_FIELDS},
         ),
-        max_size=3,
+        max_size=2,
     ),
     jira=st.lists(
         st.fixed_dictionaries(
             {
-                "key": st.sampled_from(["ABC-1", "x", ""]) | _json_values,
+                "key": st.sampled_from(["ABC-1", "x", ""]) | _field_values,
                 "self": st.sampled_from(["https://j.example/rest/api/2/issue/1", "/rest/"]),
                 "fields": st.fixed_dictionaries(
-                    {"summary": st.text(min_size=1, max_size=10) | _json_values},
-                    optional={name: _json_values for name in _JIRA_FIELDS}
-                    | {"description": _adf_nodes | _json_values},
+                    {"summary": st.text(min_size=1, max_size=10) | _field_values},
+                    optional={name: _field_values for name in _JIRA_FIELDS}
+                    | {"description": _adf_nodes | _field_values},
                 ),
             }
         ),
-        max_size=3,
+        max_size=2,
     ),
 )
 def test_tracker_shaped_records_with_arbitrary_values(tmp_path, github, jira):

@@ -314,6 +314,8 @@ def test_txt_header_lines_give_title_date_and_attendees() -> None:
         ("PM (B): we need a remote", "PM (B)", "we need a remote"),
         ("Dr. Ana de la Cruz: fine", "Dr. Ana de la Cruz", "fine"),
         ("[Sam]: yes", "Sam", "yes"),
+        ("+49 170 5550142: on the train", "+49 170 5550142", "on the train"),  # Zoom dial-in
+        ("2024: a good year", None, "2024: a good year"),
         ("Note: this is not a speaker", None, "Note: this is not a speaker"),
         ("Action items: none", None, "Action items: none"),
         ("See https://example.com/a: it is there", None, "See https://example.com/a: it is there"),
@@ -568,6 +570,16 @@ def test_malformed_sidecar(tmp_path: Path, content: str, reason: str) -> None:
     err = parse_error(write(tmp_path, "meet.vtt", "WEBVTT\n\n00:01.000 --> 00:02.000\nhi\n"))
     assert err.position == "sidecar meet.json"
     assert reason in err.reason
+
+
+def test_oversized_or_binary_sidecar(tmp_path: Path) -> None:
+    transcript = write(tmp_path, "big.txt", "Ann: hi\n")
+    write(tmp_path, "big.json", '{"title": "' + "x" * 1_100_000 + '"}')
+    err = parse_error(transcript)
+    assert (err.position, err.reason[:8]) == ("sidecar big.json", "file is ")
+    write(tmp_path, "big.json", b"\x00\x01\x02binary")
+    err = parse_error(transcript)
+    assert (err.position, err.reason) == ("sidecar big.json", "binary file, not a transcript")
 
 
 def test_file_name_date_beats_content_and_content_title_beats_file_name(tmp_path: Path) -> None:
