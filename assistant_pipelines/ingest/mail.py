@@ -629,8 +629,7 @@ def _addresses(values: list[str], notes: list[str]) -> list[Address]:
 
 
 def _split_address_list(value: str) -> list[str]:
-    """Split on commas and semicolons outside quotes, angle brackets, comments and encoded
-    words; then re-join an unquoted "Last, First <a@x>" that the comma split in two."""
+    """Split on commas and semicolons outside quotes, comments and encoded words; then re-join an unquoted "Last, First <a@x>" that the comma split in two."""
     if not any(mark in value for mark in ('"', "(", "=?")):
         chunks = _SIMPLE_LIST_SEPARATOR.split(value)
     else:
@@ -650,14 +649,15 @@ def _split_address_list(value: str) -> list[str]:
     return [c.strip() for c in merged if c.strip()]
 
 
-# A comma or semicolon that is not inside angle brackets.
-_SIMPLE_LIST_SEPARATOR = re.compile(r"[,;](?![^<>]*>)")
+# Commas inside angle brackets are not split off specially: valid addresses have none (bar the
+# obsolete source routes), and an unclosed "<" must not swallow the rest of the list.
+_SIMPLE_LIST_SEPARATOR = re.compile(r"[,;]")
 
 
 def _split_quoted_address_list(value: str) -> list[str]:
     chunks: list[str] = []
     buf: list[str] = []
-    in_quote, in_angle, paren_depth = False, False, 0
+    in_quote, paren_depth = False, 0
     i = 0
     while i < len(value):
         char = value[i]
@@ -679,11 +679,7 @@ def _split_quoted_address_list(value: str) -> list[str]:
             paren_depth += 1
         elif char == ")" and paren_depth:
             paren_depth -= 1
-        elif char == "<":
-            in_angle = True
-        elif char == ">":
-            in_angle = False
-        elif char in ",;" and not in_angle and not paren_depth:
+        elif char in ",;" and not paren_depth:
             chunks.append("".join(buf))
             buf = []
             i += 1
@@ -987,6 +983,8 @@ def decode_bytes(
         text, found = _detect(data)
         if label is None:
             return text, f"{what}: no charset declared for 8-bit text; decoded as {found}"
+        if label in _NON_CHARSETS:
+            return text, f"{what}: charset given as {label!r}, which names none; decoded as {found}"
         return text, f"{what}: declared charset {label!r} is unknown; decoded as {found}"
 
     if ascii_only and not codec.startswith(_SEVEN_BIT_CODECS):

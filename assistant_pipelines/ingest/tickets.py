@@ -172,7 +172,8 @@ def iter_tickets(path: Path, *, display_path: str | None = None) -> Iterator[Tic
     ``display_path`` is the name used in records and errors (e.g. the path relative to the
     inbox); it defaults to ``str(path)``. Raises IngestError when the file cannot be read at
     all: unreadable, empty, binary, not JSON, a JSON shape that holds no issues, or a CSV
-    without the ``Summary`` and ``Issue key`` columns.
+    without the ``Summary`` and ``Issue key`` columns. This is a generator: the file is read,
+    and a file-level error raised, on the first ``next()``.
     """
     path = Path(path)
     source = display_path if display_path is not None else str(path)
@@ -1040,7 +1041,7 @@ def _to_utc(parsed: datetime) -> datetime | None:
     if parsed.tzinfo is None:
         return parsed
     try:
-        return parsed
+        return parsed.astimezone(UTC)
     except (OverflowError, ValueError):
         return None
 

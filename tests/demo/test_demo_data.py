@@ -442,11 +442,6 @@ def test_transcript_parser_keeps_unknown_speakers() -> None:
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="parse_transcript does not take a phone number ('+49 170 5550142: text', Zoom's "
-    "label for a dial-in participant) as a speaker label: the speaker is lost",
-)
 def test_transcript_parser_keeps_a_phone_number_speaker() -> None:
     parse_transcript = parser("transcripts", "parse_transcript")
     meeting = parse_transcript(INBOX / "transcripts" / PHONE_MEETING)

@@ -497,8 +497,8 @@ def test_latin1_label_on_windows_1252_bytes_is_read_as_windows_1252() -> None:
         (GERMAN.encode("utf-8"), "iso-8859-1", "declared iso-8859-1 but the bytes are UTF-8"),
         (GERMAN.encode("latin-1"), "utf-8", "declared utf-8 does not match the bytes"),
         (FRENCH.encode("cp1252"), "utf-8", "declared utf-8 does not match the bytes"),
-        (GERMAN.encode("utf-8"), "unknown-8bit", "no charset declared"),
-        (FRENCH.encode("cp1252"), "x-user-defined", "no charset declared"),
+        (GERMAN.encode("utf-8"), "unknown-8bit", "'unknown-8bit', which names none; decoded"),
+        (FRENCH.encode("cp1252"), "x-user-defined", "'x-user-defined', which names none"),
         (GERMAN.encode("utf-8"), "klingon-1", "declared charset 'klingon-1' is unknown"),
         (GERMAN.encode("latin-1"), None, "no charset declared for 8-bit text"),
         (FRENCH.encode("utf-8"), None, "no charset declared for 8-bit text; decoded as UTF-8"),
@@ -509,7 +509,7 @@ def test_wrong_unknown_or_missing_charset_is_detected(
 ) -> None:
     content_type = "text/plain" if charset is None else f"text/plain; charset={charset}"
     msg = parse(message(body + b"\n", Content_Type=content_type))
-    expected = GERMAN if GERMAN.encode("latin-1")[:5] == body[:5] else FRENCH
+    expected = GERMAN if body.startswith(b"Gr") else FRENCH
     assert msg.new_text == expected
     assert note in (msg.charset_note or "")
 
