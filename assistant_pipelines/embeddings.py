@@ -104,7 +104,7 @@ class LocalEmbedder:
 
         try:
             tokenizer = Tokenizer.from_file(str(self.tokenizer_path))
-        except Exception as exc:  # tokenizers raises a bare Exception on a bad file
+        except Exception as exc:  # noqa: BLE001 - tokenizers raises a bare Exception on a bad file
             raise EmbedderUnavailable(
                 f"{self.tokenizer_path} is not a readable tokenizer.json: {exc}"
             ) from None
@@ -131,8 +131,10 @@ class LocalEmbedder:
             self._session = ort.InferenceSession(
                 str(self.model_path), sess_options=options, providers=["CPUExecutionProvider"]
             )
-        except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
-            raise EmbedderUnavailable(f"{self.model_path} is not a loadable ONNX model: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own Fail/InvalidGraph types
+            raise EmbedderUnavailable(
+                f"{self.model_path} is not a loadable ONNX model: {exc}"
+            ) from None
 
         self._input_names = [i.name for i in self._session.get_inputs()]
         missing = {"input_ids", "attention_mask"} - set(self._input_names)

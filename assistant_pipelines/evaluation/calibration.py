@@ -210,22 +210,32 @@ def run(data_dir: Path, threshold: float, lexical_weight: float, samples: int) -
     for ps in sets:
         ps.scores = score_pairs(matcher, ps)
     report = [
-        f"score: cosine of all-MiniLM-L6-v2 embeddings"
-        + (f", blended {lexical_weight:.2f} with rapidfuzz token_set_ratio" if lexical_weight else "")
+        "score: cosine of all-MiniLM-L6-v2 embeddings"
+        + (
+            f", blended {lexical_weight:.2f} with rapidfuzz token_set_ratio"
+            if lexical_weight
+            else ""
+        )
         + f"; gold owner phrase removed (task_text); assignment: {ASSIGNMENT_METHOD}",
-        "share of each pairing at or above each threshold (RIGHT: higher is better; WRONG: the "
-        "false match rate)",
+        "share of each pairing at or above each threshold "
+        + "(RIGHT: higher is better; WRONG: the false match rate)",
         "",
         _table(sets, THRESHOLDS),
     ]
     if meetings and samples:
-        report += ["", f"Sample at threshold {threshold:.2f} (pseudo-predictions):", _samples(matcher, meetings, 1, samples)]
+        report += [
+            "",
+            f"Sample at threshold {threshold:.2f} (pseudo-predictions):",
+            _samples(matcher, meetings, 1, samples),
+        ]
     return "\n".join(report)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data_dir", type=Path, help="folder with ami_meetings.jsonl / bc3_emails.jsonl")
+    parser.add_argument(
+        "data_dir", type=Path, help="folder with ami_meetings.jsonl / bc3_emails.jsonl"
+    )
     parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD)
     parser.add_argument("--lexical-weight", type=float, default=0.0)
     parser.add_argument("--samples", type=int, default=4, help="meetings to show matches for")

@@ -43,10 +43,20 @@ ROLE_NAMES: dict[str, str] = {
 # "Deigner"). Marketing goes first and its match is blanked out before the others, so
 # "marketing manager" is not also read as the project manager.
 _ROLE_WORDS: list[tuple[str, re.Pattern[str]]] = [
-    ("ME", re.compile(r"\bmarketing(?:\s+(?:expert|executive|manager|person|specialist))?\b", re.I)),
-    ("UI", re.compile(r"\b(?:user[\s-]*)?interface(?:\s+(?:designer|specialist|expert))?\b", re.I)),
-    ("ID", re.compile(r"\bindus\w*(?:\s+de\w*gner)?\b", re.I)),
-    ("PM", re.compile(r"\bproject[\s-]*manager\b|\bmanager\b", re.I)),
+    (
+        "ME",
+        re.compile(
+            r"\bmarketing(?:\s+(?:expert|executive|manager|person|specialist))?\b", re.IGNORECASE
+        ),
+    ),
+    (
+        "UI",
+        re.compile(
+            r"\b(?:user[\s-]*)?interface(?:\s+(?:designer|specialist|expert))?\b", re.IGNORECASE
+        ),
+    ),
+    ("ID", re.compile(r"\bindus\w*(?:\s+de\w*gner)?\b", re.IGNORECASE)),
+    ("PM", re.compile(r"\bproject[\s-]*manager\b|\bmanager\b", re.IGNORECASE)),
 ]
 # Upper-case abbreviations only: "id" and "me" are ordinary words in lower case.
 _ROLE_ABBREVIATIONS = re.compile(r"\b(PM|ME|UI|ID)\b")
@@ -56,11 +66,11 @@ _ROLE_ABBREVIATIONS = re.compile(r"\b(PM|ME|UI|ID)\b")
 _SUBJECT_END = re.compile(
     r"\b(?:will|shall|should|would|must|can|could|may|might|is|are|was|were|has|have|had|"
     r"needs?|to|also)\b",
-    re.I,
+    re.IGNORECASE,
 )
-_PRONOUN_SUBJECT = re.compile(r"^\s*(?:he|she)\b", re.I)
+_PRONOUN_SUBJECT = re.compile(r"^\s*(?:he|she)\b", re.IGNORECASE)
 # "*NA*", "NA.", "N/A", "none": the annotators found no action item in the meeting.
-_NO_ACTIONS = re.compile(r"^\W*(?:n\W?a|none)\W*$", re.I)
+_NO_ACTIONS = re.compile(r"^\W*(?:n\W?a|none)\W*$", re.IGNORECASE)
 
 
 class DatasetError(IngestError):
@@ -234,12 +244,12 @@ _OWNER_LEAD = re.compile(
     r"have\s+to|is\s+to|are\s+to|was|were|(?:is|are)\s+going\s+to|gonna|(?P<bare>to))\b"
     r"(?P<link>(?:\s+(?:also|then|now|need\s+to|have\s+to|be|asked|instructed|assigned|"
     r"the\s+task\s+of|to))*)\s+",
-    re.I,
+    re.IGNORECASE,
 )
 _GROUP_SUBJECT = re.compile(
     r"\b(?:i|we|you|he|she|they|team|teams|group|participants?|members?|everyone|everybody|"
     r"all|designers|someone|somebody)\b",
-    re.I,
+    re.IGNORECASE,
 )
 
 
@@ -289,7 +299,9 @@ def _records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                     record = json.loads(raw)
                 except json.JSONDecodeError as exc:
                     raise DatasetError(
-                        str(path), f"line {number}", f"not valid JSON ({exc.msg}, column {exc.colno})."
+                        str(path),
+                        f"line {number}",
+                        f"not valid JSON ({exc.msg}, column {exc.colno}).",
                     ) from None
                 if not isinstance(record, dict):
                     raise DatasetError(
@@ -400,7 +412,9 @@ def _ami_utterance(
         role = role.upper()
     if not isinstance(label, str) or not label.strip():
         label = f"{role} ({letter})" if role and letter else (role or str(letter or "Unknown"))
-    return AmiUtterance(label.strip(), role, text, _number(entry.get("start")), _number(entry.get("end")))
+    return AmiUtterance(
+        label.strip(), role, text, _number(entry.get("start")), _number(entry.get("end"))
+    )
 
 
 def _ami_gold(fields: _Fields, transcript_length: int) -> list[GoldItem]:
@@ -418,7 +432,9 @@ def _ami_gold(fields: _Fields, transcript_length: int) -> list[GoldItem]:
             raise fields.error(f"gold_actions_detail[{position}] should be an object with 'text'.")
         indexes = detail.get("evidence_utterance_idx") or []
         if isinstance(indexes, str):
-            indexes = fields.decode(f"gold_actions_detail[{position}].evidence_utterance_idx", indexes)
+            indexes = fields.decode(
+                f"gold_actions_detail[{position}].evidence_utterance_idx", indexes
+            )
         if not isinstance(indexes, list) or not all(
             isinstance(i, int) and not isinstance(i, bool) for i in indexes
         ):
@@ -438,7 +454,9 @@ def _ami_gold(fields: _Fields, transcript_length: int) -> list[GoldItem]:
     previous: tuple[str, ...] = ()
     for position, text in enumerate(texts or detail_texts):
         if not isinstance(text, str):
-            raise fields.error(f"gold_actions[{position}] should be text, found {type(text).__name__}.")
+            raise fields.error(
+                f"gold_actions[{position}] should be text, found {type(text).__name__}."
+            )
         text = _one_line(text)
         if not text or _NO_ACTIONS.match(text):
             continue
@@ -470,7 +488,9 @@ def load_ami(path: str | Path) -> list[LabelledMeeting]:
         fallback_id = source_id.removeprefix("AMI:") if isinstance(source_id, str) else None
         meeting_id = fields.text("meeting_id", fallback_id)
         if meeting_id in first_line:
-            raise fields.error(f"meeting_id {meeting_id!r} already appeared on line {first_line[meeting_id]}.")
+            raise fields.error(
+                f"meeting_id {meeting_id!r} already appeared on line {first_line[meeting_id]}."
+            )
         first_line[meeting_id] = number
 
         meta = fields.structure("meta", dict, required=False)
@@ -490,7 +510,8 @@ def load_ami(path: str | Path) -> list[LabelledMeeting]:
 
         transcript = fields.structure("transcript", list)
         utterances = [
-            _ami_utterance(fields, index, entry, letter_roles) for index, entry in enumerate(transcript)
+            _ami_utterance(fields, index, entry, letter_roles)
+            for index, entry in enumerate(transcript)
         ]
         raw_date = meta.get("date")
         meetings.append(
@@ -537,7 +558,9 @@ def load_bc3(path: str | Path) -> list[LabelledEmail]:
         fields = _Fields(path, number, record)
         email_id = fields.text("source_id", None)
         if email_id in first_line:
-            raise fields.error(f"source_id {email_id!r} already appeared on line {first_line[email_id]}.")
+            raise fields.error(
+                f"source_id {email_id!r} already appeared on line {first_line[email_id]}."
+            )
         first_line[email_id] = number
 
         body = fields.text("body")
@@ -559,7 +582,9 @@ def load_bc3(path: str | Path) -> list[LabelledEmail]:
                 if isinstance(detail, str):
                     detail = fields.decode(f"gold_actions_detail[{position}]", detail)
                 if not isinstance(detail, dict) or not isinstance(detail.get("text"), str):
-                    raise fields.error(f"gold_actions_detail[{position}] should be an object with 'text'.")
+                    raise fields.error(
+                        f"gold_actions_detail[{position}] should be an object with 'text'."
+                    )
                 kind = str(detail.get("type") or "request").lower()
                 owners = (sender,) if kind == "commitment" else ()
                 gold.append(
@@ -574,7 +599,9 @@ def load_bc3(path: str | Path) -> list[LabelledEmail]:
         else:
             for position, text in enumerate(fields.structure("gold_actions", list)):
                 if not isinstance(text, str):
-                    raise fields.error(f"gold_actions[{position}] should be text, found {type(text).__name__}.")
+                    raise fields.error(
+                        f"gold_actions[{position}] should be text, found {type(text).__name__}."
+                    )
                 gold.append(GoldItem(_one_line(text), None, _sentence_lines(body_lines, text)))
 
         emails.append(

@@ -113,13 +113,16 @@ class Matcher:
         if self.lexical_weight:
             from rapidfuzz import fuzz, process, utils
 
-            overlap = process.cdist(
-                [_normalise(p) for p in predictions],
-                [_normalise(g) for g in gold],
-                scorer=fuzz.token_set_ratio,
-                processor=utils.default_process,
-                dtype=np.float32,
-            ) / 100.0
+            overlap = (
+                process.cdist(
+                    [_normalise(p) for p in predictions],
+                    [_normalise(g) for g in gold],
+                    scorer=fuzz.token_set_ratio,
+                    processor=utils.default_process,
+                    dtype=np.float32,
+                )
+                / 100.0
+            )
             scores = (1 - self.lexical_weight) * scores + self.lexical_weight * overlap
         return scores.astype(np.float32)
 
@@ -158,7 +161,9 @@ def assign(scores: np.ndarray, threshold: float, method: str = ASSIGNMENT_METHOD
     else:
         candidates = _greedy(eligible)
     pairs = [
-        Pair(int(r), int(c), float(scores[r, c])) for r, c in candidates if scores[r, c] >= threshold
+        Pair(int(r), int(c), float(scores[r, c]))
+        for r, c in candidates
+        if scores[r, c] >= threshold
     ]
     return sorted(pairs, key=lambda p: p.prediction)
 
@@ -174,4 +179,3 @@ def _greedy(scores: np.ndarray) -> list[tuple[int, int]]:
             cols.add(c)
             chosen.append((r, c))
     return chosen
-

@@ -278,9 +278,11 @@ def _is_separator(line: _Line, previous_blank: bool, following: _Line | None) ->
     "From " are escaped by mbox writers; the extra checks cover writers that did not."""
     if not (line.at_line_start and previous_blank and line.data.startswith(b"From ")):
         return False
-    if _FROM_LINE_WITH_DATE.match(line.data):
+    # Only the start of a line is looked at: a megabyte of junk after "From " must not make
+    # the regex backtrack over all of it.
+    if _FROM_LINE_WITH_DATE.match(line.data[:200]):
         return True
-    return following is not None and bool(_HEADER_LINE.match(following.data))
+    return following is not None and bool(_HEADER_LINE.match(following.data[:200]))
 
 
 def _split_mbox(fh: BinaryIO, source: str) -> Iterator[tuple[int, int, bytes]]:
@@ -963,7 +965,7 @@ def _codec_name(label: str | None) -> str | None:
     label = _CHARSET_ALIASES.get(label, label)
     try:
         return codecs.lookup(label).name
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a NUL inside the label
         return None
 
 

@@ -172,7 +172,9 @@ def test_mbox_body_lines_starting_with_from_do_not_split(tmp_path: Path) -> None
         + message(b"Line one\nFrom the start this was unescaped.\n\nFrom here on, too.\nend\n")
     )
     (msg,) = read_all(path)
-    assert msg.body_text == "Line one\nFrom the start this was unescaped.\n\nFrom here on, too.\nend"
+    assert (
+        msg.body_text == "Line one\nFrom the start this was unescaped.\n\nFrom here on, too.\nend"
+    )
 
 
 def test_mbox_with_crlf_line_ends(tmp_path: Path) -> None:
@@ -201,7 +203,7 @@ def test_mbox_cut_inside_the_headers_keeps_what_is_there(tmp_path: Path) -> None
         + b"\nFrom bob@example.org Mon Mar  3 11:00:00 2025\n"
         + b"From: Bob Builder <bob@example.org>\nSubject: Half a mess"
     )
-    first, second = read_all(path)
+    _, second = read_all(path)
     assert second.subject == "Half a mess"
     assert second.sender == Address("Bob Builder", "bob@example.org")
     assert second.body_text == ""
@@ -429,7 +431,9 @@ def test_bad_base64_and_quoted_printable_are_salvaged() -> None:
 
 
 def test_malformed_content_type_falls_back_to_text() -> None:
-    raw = message(b"Body survives.\n", Content_Type='text/plain; charset="; format=', MIME_Version="1.0")
+    raw = message(
+        b"Body survives.\n", Content_Type='text/plain; charset="; format=', MIME_Version="1.0"
+    )
     assert parse(raw).new_text == "Body survives."
 
 
@@ -565,7 +569,7 @@ def test_malformed_address_lists_are_salvaged() -> None:
     raw = message(
         b"x\n",
         To=(
-            "Smith, John <John@Example.com>, \"Doe, Jane\" <JANE@EXAMPLE.COM>; bad entry, "
+            'Smith, John <John@Example.com>, "Doe, Jane" <JANE@EXAMPLE.COM>; bad entry, '
             "undisclosed-recipients:;, </O=ORG/OU=EXCHANGE/CN=RECIPIENTS/CN=XY>, "
             "kim@example.com (Kim Park), <lee@example.com, Team: pat@example.com, "
             "mailto:sam@example.com"
@@ -609,7 +613,11 @@ def test_message_ids_and_threading() -> None:
     raw = message(b"x\n", Message_ID="no-brackets@example.org", In_Reply_To="<p@example.org>")
     msg = parse(raw)
     assert msg.message_id == "no-brackets@example.org"
-    assert (msg.in_reply_to, msg.references, msg.thread_id) == ("p@example.org", [], "p@example.org")
+    assert (msg.in_reply_to, msg.references, msg.thread_id) == (
+        "p@example.org",
+        [],
+        "p@example.org",
+    )
 
     raw = message(
         b"x\n",
@@ -773,7 +781,9 @@ def test_bottom_posting_keeps_interleaved_answers() -> None:
     ],
 )
 def test_mobile_footers_are_signatures(footer: str) -> None:
-    text = f"I'll call you back.\n\n{footer}\n\nOn Mon, 3 Mar 2025, Ann <a@example.org> wrote:\n> ?\n"
+    text = (
+        f"I'll call you back.\n\n{footer}\n\nOn Mon, 3 Mar 2025, Ann <a@example.org> wrote:\n> ?\n"
+    )
     assert split_quoted_and_signature(text) == (
         "I'll call you back.",
         "On Mon, 3 Mar 2025, Ann <a@example.org> wrote:\n> ?",
@@ -791,7 +801,11 @@ def test_signature_delimiters_and_what_is_not_one() -> None:
     text = "Sent from my iPhone yesterday, the file was broken.\nPlease resend it."
     assert split_quoted_and_signature(text) == (text, "", "")
     # A dashed rule that is longer than the delimiter is content.
-    assert split_quoted_and_signature("Agenda\n---\nItem one\n") == ("Agenda\n---\nItem one", "", "")
+    assert split_quoted_and_signature("Agenda\n---\nItem one\n") == (
+        "Agenda\n---\nItem one",
+        "",
+        "",
+    )
 
 
 @pytest.mark.parametrize(
@@ -818,13 +832,13 @@ def test_split_on_empty_and_quote_only_text() -> None:
 _FRAGMENTS = [
     b"From a@b.c Mon Mar  3 10:00:00 2025\n",
     b"From: Ann <ann@example.org>\n",
-    b"To: a@b, \"x, <y@z>\n",
+    b'To: a@b, "x, <y@z>\n',
     b"Subject: =?utf-8?q?=C3=A9?= =?x?b?####?=\n",
     b"Content-Type: multipart/mixed; boundary=zz\n",
     b"Content-Type: multipart/alternative\n",
     b"Content-Type: message/rfc822\n",
     b"Content-Type: text/html; charset=x-user-defined\n",
-    b"Content-Type: text/plain; charset=\"utf-8\"; format=flowed; delsp=yes\n",
+    b'Content-Type: text/plain; charset="utf-8"; format=flowed; delsp=yes\n',
     b"Content-Transfer-Encoding: base64\n",
     b"Content-Transfer-Encoding: quoted-printable\n",
     b"Content-Disposition: attachment; filename*=utf-8''%E2%82%AC.pdf\n",
@@ -892,11 +906,11 @@ def test_mbox_is_streamed_with_flat_memory(tmp_path: Path) -> None:
     path = tmp_path / "big.mbox"
     filler = b"Status line that makes the file big enough to notice. " * 8
     with open(path, "wb") as fh:
-        for n in range(20_000):
-            fh.write(
-                b"From a@example.org Mon Mar  3 10:00:00 2025\nFrom: a@example.org\n"
-                b"Message-ID: <m%d@example.org>\n\n%s\n\n" % (n, filler)
-            )
+        fh.writelines(
+            b"From a@example.org Mon Mar  3 10:00:00 2025\nFrom: a@example.org\n"
+            b"Message-ID: <m%d@example.org>\n\n%s\n\n" % (n, filler)
+            for n in range(20_000)
+        )
     size = path.stat().st_size
 
     tracemalloc.start()
