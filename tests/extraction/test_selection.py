@@ -1,0 +1,79 @@
+"""Candidate selection: generous on work being handed out, silent on filler, numbering intact."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from assistant_pipelines.selection import has_cue, is_filler, select_lines
+from tests.conftest import SHARED_DATA
+
+
+@pytest.mark.parametrize("line", [
+    "Ann: I'll send the numbers by Thursday.",
+    "Bob: Priya, can you take the migration script?",
+    "PM: as the industrial designer, you're gonna be working on the working design",
+    "Zoë: We need to book the room before the next meeting.",
+    "Sam: I finished the release notes on Saturday.",
+    "PM: Marketing, the user requirement specification.",
+    "Lee: Don't forget to complete the questionnaire.",
+])
+def test_work_being_handed_out_has_a_cue(line):
+    assert has_cue(line)
+
+
+@pytest.mark.parametrize("line", [
+    "Ann: The weather was lovely at the weekend.",
+    "Bob: Pepperoni, definitely.",
+    "Cy: That colour looks nice on the prototype.",
+])
+def test_small_talk_and_opinions_have_no_cue(line):
+    assert not has_cue(line)
+
+
+@pytest.mark.parametrize("line", ["Ann: Mm-hmm.", "Bob: Okay.", "C: Yeah, yeah.", "D: um", "E:  "])
+def test_filler(line):
+    assert is_filler(line)
+
+
+def test_long_documents_keep_cue_lines_context_and_the_closing_part_only():
+    lines = [f"A: talking about topic number {n} at length" for n in range(100)]
+    lines[20] = "B: I'll draft the budget by Friday."
+    lines[50] = "A: Mm-hmm."
+    selected = select_lines(lines, context=1)
+    assert len(selected) == len(lines)  # numbering unchanged
+    kept = {i for i, line in enumerate(selected) if line}
+    assert {19, 20, 21} <= kept
+    assert set(range(90, 100)) <= kept  # the wrap-up
+    assert 50 not in kept and 5 not in kept and 60 not in kept
+
+
+def test_short_documents_are_kept_whole_but_for_filler():
+    lines = ["A: Here is the agenda.", "B: Okay.", "A: Nothing else today."]
+    assert select_lines(lines) == ["A: Here is the agenda.", "", "A: Nothing else today."]
+
+
+def test_selection_keeps_most_human_marked_evidence_on_real_meetings():
+    """On the AMI meetings, the lines annotators linked to each action item survive selection
+    (the recall ceiling of everything after it), while most of the transcript is dropped."""
+    path = SHARED_DATA / "ami_meetings.jsonl"
+    if not path.is_file():
+        pytest.skip("shared AMI data not present")
+    with_evidence = covered = kept = total = 0
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        record = json.loads(raw)
+        lines = [f"{u['speaker']}: {u['text']}" for u in record["transcript"]]
+        selected = select_lines(lines, context=0)
+        kept += sum(1 for line in selected if line)
+        total += len(lines)
+        details = record["gold_actions_detail"]
+        details = json.loads(details) if isinstance(details, str) else details
+        for detail in details:
+            evidence = detail.get("evidence_utterance_idx") if isinstance(detail, dict) else None
+            if evidence:
+                with_evidence += 1
+                covered += any(selected[i] for i in evidence if i < len(selected))
+    assert with_evidence > 50
+    assert covered / with_evidence >= 0.9
+    assert kept / total <= 0.25
