@@ -153,7 +153,7 @@ def iter_mail(
                 source, "folder", "not a Maildir: no cur/ or new/ sub-folder holding messages"
             )
         yield from _iter_maildir(path, source)
-    elif _is_mbox_file(path, source):
+    elif _is_mbox_file(path):
         yield from _iter_mbox(path, source)
     else:
         yield from _iter_eml(path, source)
@@ -163,17 +163,12 @@ def _os_reason(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def _is_mbox_file(path: Path, source: str) -> bool:
+def _is_mbox_file(path: Path) -> bool:
     suffix = path.suffix.lower()
     if suffix in MBOX_SUFFIXES:
         return True
-    if suffix == EML_SUFFIX:
-        return False
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(5) == b"From "
-    except OSError as exc:
-        raise IngestError(source, "file", f"cannot read: {_os_reason(exc)}") from exc
+    # An unreadable file is not sniffed here; reading it as .eml reports why it failed.
+    return suffix != EML_SUFFIX and _starts_with_from_line(path)
 
 
 def _read_bytes(path: Path, source: str) -> bytes:
@@ -245,8 +240,9 @@ def _parse_or_error(raw: bytes, source: str, position: str) -> MailMessage | Ing
 
 # --- mbox splitting ----------------------------------------------------------------------------
 
-# A real From_ line carries the delivery time ("From ann@x.org Mon Mar  3 10:00:00 2025").
-_FROM_LINE_WITH_DATE = re.compile(rb"^From \S*.*(?:\d{1,2}:\d{2}|\d{4})")
+# A real From_ line carries the delivery time and year ("From ann@x.org Mon Mar  3 10:00:00
+# 2025", "From - Mon Mar 03 …", Gmail's "From 1782…@xxx Mon Jan 01 00:00:00 +0000 2024").
+_FROM_LINE_WITH_DATE = re.compile(rb"^From \S+\s(?=.*\d{1,2}:\d{2})(?=.*\d{4})")
 _HEADER_LINE = re.compile(rb"^[\x21-\x39\x3b-\x7e]+:")
 _ESCAPED_FROM = re.compile(rb"^>+From ")
 
@@ -334,8 +330,9 @@ def parse_message_bytes(raw: bytes, *, source_file: str, position: str) -> MailM
         return _parse_message(raw, source_file, position)
     except IngestError:
         raise
-    except Exception as exc:  # last resort: the stdlib parser has known crash
-        # bugs on hostile input, and a parser must only ever raise IngestError.
+    except Exception as exc:
+        # Last resort: the stdlib parser has known crash bugs on hostile input, and a parser
+        # must only ever raise IngestError (the fuzz tests feed it arbitrary bytes).
         raise IngestError(
             source_file,
             position,
@@ -361,12 +358,34 @@ def _strip_envelope(raw: bytes) -> tuple[bytes, int]:
         return raw[start:], start
 
 
+def _undo_utf16(raw: bytes) -> tuple[bytes, bool]:
+    """Windows tools sometimes save an .eml as UTF-16 text; every other byte is then NUL and
+    the file would look binary. Convert such input to UTF-8 (with or without a BOM)."""
+    head = raw[:200]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    elif len(head) >= 20 and head[1::2].count(0) == len(head[1::2]) and head[0::2].isascii():
+        encoding = "utf-16-le"
+    elif len(head) >= 20 and head[0::2].count(0) == len(head[0::2]) and head[1::2].isascii():
+        encoding = "utf-16-be"
+    else:
+        return raw, False
+    try:
+        return raw.decode(encoding).encode("utf-8"), True
+    except UnicodeDecodeError:
+        return raw, False
+
+
 def _header_section_end(data: bytes) -> int:
     match = re.search(rb"\r?\n\r?\n", data)
     return match.start() if match else len(data)
 
 
 def _parse_message(raw: bytes, source: str, position: str) -> MailMessage:
+    notes: list[str] = []
+    raw, was_utf16 = _undo_utf16(raw)
+    if was_utf16:
+        notes.append("the message was stored as UTF-16 text; converted before parsing")
     data, offset = _strip_envelope(raw)
     if not data.strip():
         raise IngestError(source, position, "empty message: no headers and no body")
@@ -388,7 +407,6 @@ def _parse_message(raw: bytes, source: str, position: str) -> MailMessage:
             "not an RFC 822 message",
         )
 
-    notes: list[str] = []
     headers = _Headers(msg, notes)
     message_id = _first(_message_ids(headers.get("message-id"))) or _synthetic_id(data)
     references = _unique(_message_ids(headers.get_all("references")))
@@ -448,7 +466,8 @@ def _unique(items: list[str]) -> list[str]:
 
 
 def _one_line(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
+    """A header value for display: clean, whitespace (folding, tabs) collapsed."""
+    return re.sub(r"\s+", " ", clean_text(text)).strip()
 
 
 def _tidy(text: str) -> str:
@@ -492,7 +511,7 @@ class _Headers:
 
     def decoded(self, name: str) -> str:
         value = self.get(name)
-        return "" if value is None else decode_header_text(value, name, self._notes)
+        return "" if value is None else _decode_header_text(value, name, self._notes)
 
 
 def _raw_header_text(value: str, name: str, notes: list[str]) -> str:
@@ -513,7 +532,7 @@ def _raw_header_text(value: str, name: str, notes: list[str]) -> str:
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?(.*?)(?:\?=|$)", re.DOTALL)
 
 
-def decode_header_text(value: str, name: str = "header", notes: list[str] | None = None) -> str:
+def _decode_header_text(value: str, name: str = "header", notes: list[str] | None = None) -> str:
     """Decode RFC 2047 encoded words (``=?iso-8859-1?q?Caf=E9?=``), tolerating the common
     breakage: words glued to text, spaces inside words, a missing ``?=`` at the end, bad
     base64 padding, unknown charsets and multi-byte characters split across two words."""
@@ -526,7 +545,7 @@ def decode_header_text(value: str, name: str = "header", notes: list[str] | None
     def flush() -> None:
         nonlocal pending_charset
         if pending:
-            text, note = decode_bytes(b"".join(pending), pending_charset, what=f"{name} header")
+            text, note = _decode_bytes(b"".join(pending), pending_charset, what=f"{name} header")
             out.append(text)
             if note:
                 notes.append(note)
@@ -610,6 +629,9 @@ _SIMPLE_ADDRESS = re.compile(
 )
 _EMAIL = re.compile(r"^[^@\s<>\"(),;:]+@[^@\s<>\"(),;:]+$")
 _GROUP_PREFIX = re.compile(r'^\s*[^"<>@:,]*:\s*')
+# Commas inside angle brackets are not protected: valid addresses have none (bar obsolete
+# source routes), and an unclosed "<" must not swallow the rest of the list.
+_SIMPLE_LIST_SEPARATOR = re.compile(r"[,;]")
 
 
 def _addresses(values: list[str], notes: list[str]) -> list[Address]:
@@ -619,8 +641,8 @@ def _addresses(values: list[str], notes: list[str]) -> list[Address]:
     for value in values:
         simple = _SIMPLE_ADDRESS.match(value)
         if simple:  # the common case, without the salvage machinery below
-            name, email = simple.group(1) or "", simple.group(2) or simple.group(3)
-            email = email.lower()
+            name = _one_line(simple.group(1) or "")
+            email = (simple.group(2) or simple.group(3)).lower()
             result.append(Address(name if name and name.lower() != email else None, email))
             continue
         for chunk in _split_address_list(value):
@@ -631,7 +653,8 @@ def _addresses(values: list[str], notes: list[str]) -> list[Address]:
 
 
 def _split_address_list(value: str) -> list[str]:
-    """Split on commas and semicolons outside quotes, comments and encoded words; then re-join an unquoted "Last, First <a@x>" that the comma split in two."""
+    """Split on commas and semicolons outside quotes, comments and encoded words; then
+    re-join an unquoted "Last, First <a@x>" that the comma split in two."""
     if not any(mark in value for mark in ('"', "(", "=?")):
         chunks = _SIMPLE_LIST_SEPARATOR.split(value)
     else:
@@ -649,11 +672,6 @@ def _split_address_list(value: str) -> list[str]:
         else:
             merged.append(chunk)
     return [c.strip() for c in merged if c.strip()]
-
-
-# Commas inside angle brackets are not split off specially: valid addresses have none (bar the
-# obsolete source routes), and an unclosed "<" must not swallow the rest of the list.
-_SIMPLE_LIST_SEPARATOR = re.compile(r"[,;]")
 
 
 def _split_quoted_address_list(value: str) -> list[str]:
@@ -697,7 +715,8 @@ def _split_quoted_address_list(value: str) -> list[str]:
 def _parse_address(chunk: str, notes: list[str]) -> Address | None:
     chunk = _GROUP_PREFIX.sub("", chunk, count=1) if ":" in chunk.split("<", 1)[0] else chunk
     chunk = chunk.strip().rstrip(";")
-    angle = re.search(r"<([^<>]*)>?", chunk)
+    # The last <…> is the address: a quoted display name may hold one too.
+    angle = next(reversed(list(re.finditer(r"<([^<>]*)>?", chunk))), None)
     if angle:
         email = angle.group(1)
         name = chunk[: angle.start()] + " " + chunk[angle.end() :]
@@ -713,7 +732,7 @@ def _parse_address(chunk: str, notes: list[str]) -> Address | None:
     name = re.sub(r"\([^()]*\)", lambda m: m.group(0)[1:-1], name).strip()
     if len(name) >= 2 and name[0] == name[-1] == '"':
         name = name[1:-1].replace('\\"', '"').replace("\\\\", "\\")
-    name = _one_line(decode_header_text(name, "address", notes)).strip("'\" ")
+    name = _one_line(_decode_header_text(name, "address", notes)).strip("'\" ")
     return Address(name if name and name.lower() != email else None, email)
 
 
@@ -819,7 +838,8 @@ def _filename(part: Message, notes: list[str]) -> str | None:
     name = _safe(part.get_filename, None)
     if not name:
         return None
-    return _one_line(decode_header_text(str(name), "file name", notes)) or None
+    text = _raw_header_text(str(name), "file name", notes)
+    return _one_line(_decode_header_text(text, "file name", notes)) or None
 
 
 def _inner_message(part: Message) -> Message | None:
@@ -887,7 +907,7 @@ def _part_text(part: Message, notes: list[str], ctype: str) -> str:
     if declared is None and ctype == "text/html":
         meta = re.search(rb"<meta[^>]+charset=[\"']?([\w.:-]+)", data[:4096], re.IGNORECASE)
         declared = meta.group(1).decode("ascii") if meta else None
-    text, note = decode_bytes(data, declared, what="body")
+    text, note = _decode_bytes(data, declared, what="body")
     if note:
         notes.append(note)
     if ctype == "text/html":
@@ -969,7 +989,7 @@ def _codec_name(label: str | None) -> str | None:
         return None
 
 
-def decode_bytes(
+def _decode_bytes(
     data: bytes, declared: str | None, *, what: str = "body"
 ) -> tuple[str, str | None]:
     """Decode ``data`` by its declared charset, detecting the real one when the declaration is

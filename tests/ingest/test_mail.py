@@ -319,6 +319,16 @@ def test_empty_file_raises(tmp_path: Path, name: str, content: bytes) -> None:
     )
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le"])
+def test_utf16_eml_is_converted(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / "saved.eml"
+    path.write_bytes(message("Grüße, bis morgen.\n".encode()).decode().encode(encoding))
+    (msg,) = read_all(path)
+    assert msg.new_text == "Grüße, bis morgen."
+    assert msg.sender == Address("Ann Example", "ann@example.org")
+    assert "UTF-16" in (msg.charset_note or "")
+
+
 def test_binary_eml_is_yielded_as_error(tmp_path: Path) -> None:
     path = tmp_path / "picture.eml"
     path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
@@ -363,6 +373,19 @@ def test_alternative_with_an_empty_plain_part_uses_the_html() -> None:
         Content_Type='multipart/alternative; boundary="b"',
     )
     assert parse(raw).new_text == "Please sign the form."
+
+
+def test_outlook_html_reply_history_is_quoted() -> None:
+    html = (
+        b"<html><body><p>Approved, go ahead.</p><p>Carol</p>"
+        b'<div id="divRplyFwdMsg"><hr><p><b>From:</b> Dan Demo &lt;dan@example.com&gt;<br>'
+        b"<b>Sent:</b> Tuesday, March 4, 2025 9:00 AM<br><b>To:</b> Carol Sample<br>"
+        b"<b>Subject:</b> Budget</p></div><p>May I order the chairs?</p></body></html>"
+    )
+    msg = parse(message(html, Content_Type="text/html; charset=utf-8"))
+    assert msg.new_text == "Approved, go ahead.\n\nCarol"
+    assert msg.quoted_text.startswith("* * *\n\nFrom: Dan Demo <dan@example.com>")
+    assert msg.quoted_text.endswith("May I order the chairs?")
 
 
 def test_html_only_message() -> None:
@@ -586,6 +609,9 @@ def test_malformed_address_lists_are_salvaged() -> None:
         Address(None, "sam@example.com"),
     ]
     assert [a.email for a in msg.cc] == ["quote@example.com", "ok@example.com"]
+    # a quoted display name that holds an address of its own
+    msg = parse(message(b"x\n", To='"Pat <pat@old.example>" <pat@new.example>'))
+    assert msg.to == [Address("Pat <pat@old.example>", "pat@new.example")]
 
 
 def test_sender_falls_back_to_sender_header_and_missing_from_is_none() -> None:
