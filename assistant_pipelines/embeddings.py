@@ -150,8 +150,8 @@ class LocalEmbedder:
                 f"{self.model_path} returns {output.name} of shape {output.shape}; expected "
                 "token states [batch, tokens, 384] to pool."
             )
-        # InferenceSession.run is thread-safe, but the tokenizer's padding/truncation state is
-        # shared: one lock keeps concurrent callers (Dagster threads) from interleaving.
+        # One embed() at a time: concurrent callers (Dagster threads) would only fight over the
+        # same two cores.
         self._lock = threading.Lock()
 
     def embed(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:

@@ -5,17 +5,20 @@ This module owns the numbers behind :data:`matching.DEFAULT_THRESHOLD` (docs/qua
 reports their score distributions and the share of each that passes a range of thresholds:
 
 - RIGHT (AMI): each gold item's task against the utterances the annotators linked it to
-  (``evidence_utterance_idx``). Those are spoken fragments ("Um for user interface,
-  technical functions,"), so this is a pessimistic stand-in for a well-written prediction.
+  (``evidence_utterance_idx``). Those are spoken fragments (hesitations, half
+  sentences), so this is a pessimistic stand-in for a well-written prediction.
 - WRONG, same meeting (AMI): gold against content utterances (6+ words) of the same meeting
   more than 3 lines from any evidence line — what a model that extracts ideas and small talk
   offers the matcher, and the only kind of wrong pair the evaluation can actually form.
 - WRONG, other series (AMI): gold against the evidence of another series' gold, and gold
   against another series' gold. All AMI series run the same design project, so some of these
-  "wrong" pairs are the same task ("work on the components concept") and count as false
+  "wrong" pairs are the same assignment given in two series and count as false
   matches here even though they are not: the rate overstates the real risk.
 - WRONG (BC3): gold sentences against the sentences of the same e-mail that no annotator
   marked as a request or commitment, and against gold of other threads.
+
+Both sides of every pair go through :func:`datasets.task_text` first, as in the runner, so a
+leading owner phrase ("The industrial designer will …") does not count towards the score.
 
 Run: ``uv run --no-sync python -m assistant_pipelines.evaluation.calibration /work/shared/data``.
 """
@@ -61,8 +64,14 @@ def ami_pair_sets(meetings: Sequence[LabelledMeeting], seed: int = 0) -> list[Pa
     rng = random.Random(seed)
     right, same, cross_evidence, cross_gold = [], [], [], []
     for meeting in meetings:
+        names = list(meeting.speaker_roles())
         for item in meeting.gold:
-            right.append((task_text(item.text), _evidence_text(meeting, item.evidence_lines)))
+            right.append(
+                (
+                    task_text(item.text),
+                    task_text(_evidence_text(meeting, item.evidence_lines), names),
+                )
+            )
         near = {
             n + d
             for item in meeting.gold
@@ -70,7 +79,7 @@ def ami_pair_sets(meetings: Sequence[LabelledMeeting], seed: int = 0) -> list[Pa
             for d in range(-_CONTEXT, _CONTEXT + 1)
         }
         candidates = [
-            u.text
+            task_text(u.text, names)
             for n, u in enumerate(meeting.utterances, start=1)
             if n not in near and len(u.text.split()) >= _MIN_WORDS
         ]
@@ -81,11 +90,11 @@ def ami_pair_sets(meetings: Sequence[LabelledMeeting], seed: int = 0) -> list[Pa
         for b in meetings:
             if a.series == b.series:
                 continue
+            names = list(b.speaker_roles())
             for item in a.gold:
                 for other in b.gold:
-                    cross_evidence.append(
-                        (task_text(item.text), _evidence_text(b, other.evidence_lines))
-                    )
+                    evidence = _evidence_text(b, other.evidence_lines)
+                    cross_evidence.append((task_text(item.text), task_text(evidence, names)))
                     if a.id < b.id:
                         cross_gold.append((task_text(item.text), task_text(other.text)))
     return [
@@ -100,16 +109,21 @@ def bc3_pair_sets(emails: Sequence[LabelledEmail], seed: int = 0) -> list[PairSe
     rng = random.Random(seed)
     same, cross = [], []
     for email in emails:
+        names = list(email.speaker_roles())
         gold_lines = {n for item in email.gold for n in item.evidence_lines}
         others = [
-            line.strip()
+            task_text(line.strip(), names)
             for n, line in enumerate(email.lines(), start=1)
             if n not in gold_lines and len(line.split()) >= _MIN_WORDS
         ]
         for item in email.gold:
             for text in others:
-                same.append((item.text, text))
-    gold = [(e.thread_id, item.text) for e in emails for item in e.gold]
+                same.append((task_text(item.text, names), text))
+    gold = [
+        (e.thread_id, task_text(item.text, list(e.speaker_roles())))
+        for e in emails
+        for item in e.gold
+    ]
     for i, (thread_a, text_a) in enumerate(gold):
         for thread_b, text_b in gold[i + 1 :]:
             if thread_a != thread_b:
@@ -166,21 +180,24 @@ def _samples(matcher: Matcher, meetings: Sequence[LabelledMeeting], seed: int, c
             for n, u in enumerate(meeting.utterances, start=1)
             if n not in near and len(u.text.split()) >= _MIN_WORDS
         ]
+        names = list(meeting.speaker_roles())
         predictions = [_evidence_text(meeting, g.evidence_lines) for g in meeting.gold]
         predictions += rng.sample(noise, min(3, len(noise)))
-        gold = [task_text(g.text) for g in meeting.gold]
+        # As the runner does: owner leads are removed from both sides before scoring.
+        predictions = [task_text(p, names) for p in predictions]
+        gold = [task_text(g.text, names) for g in meeting.gold]
         result = matcher.match(predictions, gold)
         out.append(f"{meeting.id}:")
         for pair in result.pairs:
             out.append(
-                f"  matched   {pair.score:.3f}  gold {gold[pair.gold]!r}\n"
+                f"  matched   {pair.score:.3f}  gold #{pair.gold} {gold[pair.gold]!r}\n"
                 f"                   pred {_clip(predictions[pair.prediction])!r}"
             )
         for j in result.unmatched_gold:
             best = int(np.argmax(result.scores[:, j])) if predictions else None
             score = float(result.scores[best, j]) if best is not None else 0.0
             out.append(
-                f"  missed    {score:.3f}  gold {gold[j]!r}\n"
+                f"  missed    {score:.3f}  gold #{j} {gold[j]!r}\n"
                 f"                   best {_clip(predictions[best]) if best is not None else ''!r}"
             )
         for i in result.unmatched_predictions:

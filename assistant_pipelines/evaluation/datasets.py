@@ -24,7 +24,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
@@ -62,7 +62,7 @@ _ROLE_WORDS: list[tuple[str, re.Pattern[str]]] = [
 _ROLE_ABBREVIATIONS = re.compile(r"\b(PM|ME|UI|ID)\b")
 
 # The subject of an AMI gold sentence ends at its first verb or modal; roles named after it
-# ("… will research companies that can help the Industrial Designer") are not owners.
+# ("… will ask the supplier to help the Industrial Designer") are not owners.
 _SUBJECT_END = re.compile(
     r"\b(?:will|shall|should|would|must|can|could|may|might|is|are|was|were|has|have|had|"
     r"needs?|to|also)\b",
@@ -114,10 +114,22 @@ class LabelledMeeting:
     date: date | None
     utterances: list[AmiUtterance]
     gold: list[GoldItem]
-    participants: dict[str, str] = field(default_factory=dict)  # participant id → role code
+    participant_roles: dict[str, str] = field(default_factory=dict)  # corpus participant id → role
+
+    kind: ClassVar[str] = "meeting"
 
     def lines(self) -> list[str]:
         return ami_transcript_lines(self)
+
+    @property
+    def occurred_at(self) -> datetime | None:
+        """The meeting day at midnight, naive: the corpus gives no time of day or zone."""
+        return datetime.combine(self.date, time()) if self.date else None
+
+    @property
+    def participants(self) -> list[str]:
+        """Speakers as the rendered lines label them, in order of first utterance."""
+        return list(dict.fromkeys(speaker_labels(self).values()))
 
     def speaker_roles(self) -> dict[str, str]:
         """Every way the rendered transcript or the corpus names a speaker → role code."""
@@ -127,7 +139,7 @@ class LabelledMeeting:
             if utterance.role:
                 roles[utterance.speaker_label] = utterance.role
                 roles[shown[utterance.speaker_label]] = utterance.role
-        for participant, role in self.participants.items():
+        for participant, role in self.participant_roles.items():
             roles[participant] = role
         for code, name in ROLE_NAMES.items():
             roles.setdefault(name, code)
@@ -150,8 +162,18 @@ class LabelledEmail:
     sender_email: str | None = None
     recipients: list[str] = field(default_factory=list)  # addresses from To
 
+    kind: ClassVar[str] = "email"
+
     def lines(self) -> list[str]:
         return email_lines(self)
+
+    @property
+    def occurred_at(self) -> datetime | None:
+        return self.date
+
+    @property
+    def participants(self) -> list[str]:
+        return [self.sender, *(r for r in self.recipients if r != self.sender_email)]
 
     def speaker_roles(self) -> dict[str, str]:
         """The sender's name and address → the name gold owners use for them."""
@@ -253,26 +275,55 @@ _GROUP_SUBJECT = re.compile(
 )
 
 
+_OWNER_FILLER = re.compile(
+    r"\b(?:the|a|an|and|or|both|two|three|all|some|of|us|them|you|i|we|he|she|they|so|then|"
+    r"now|well|okay|ok|um|uh|also)\b|[,&+/'\u2019]",
+    re.IGNORECASE,
+)
+_GROUP_WORDS = re.compile(
+    r"\b(?:designers?|team|teams|group|members?|participants?|everyone|everybody)\b", re.IGNORECASE
+)
+# Words other than owners allowed before the verb: "So the designers are going to …" is an
+# owner lead, "Um and marketing, you'll be thinking about what requirements it has to …" is not.
+_MAX_OTHER_WORDS = 2
+
+
+def _other_words(subject: str, names: Iterable[str]) -> list[str]:
+    """The words of ``subject`` that are not owner names, role or group words, or fillers."""
+    rest = subject
+    for name in sorted((n for n in names if n), key=len, reverse=True):
+        rest = re.sub(re.escape(name), " ", rest, flags=re.IGNORECASE)
+    for _, pattern in _ROLE_WORDS:
+        rest = pattern.sub(" ", rest)
+    rest = _ROLE_ABBREVIATIONS.sub(" ", rest)
+    rest = _GROUP_WORDS.sub(" ", rest)
+    return _OWNER_FILLER.sub(" ", rest).split()
+
+
 def task_text(text: str, names: Iterable[str] = ()) -> str:
     """``text`` without a leading owner phrase: what is to be done, for comparing by meaning.
 
-    "The industrial designer will work on the components concept." → "work on the components
-    concept."; "Maria to send the draft" → "send the draft" when ``names`` holds "Maria". The
-    phrase is removed only when it names a role, a person in ``names``, a pronoun or a group,
-    so "The design is to be carried out …" stays whole. Owners are judged separately; left in,
-    the same role words make unrelated AMI items look alike (docs/quality.md).
+    "The industrial designer will sketch three casing options." → "sketch three casing
+    options."; "Maria to send the draft" → "send the draft" when ``names`` holds "Maria". The
+    phrase is removed only when it names a role, a person in ``names``, a pronoun or a group
+    and says little else, so "The design is to be carried out …" stays whole. Owners are
+    judged separately; left in, the same role words make unrelated AMI items look alike
+    (docs/quality.md, "The matcher check").
     """
     text = _one_line(text)
     match = _OWNER_LEAD.match(text)
     if not match:
         return text
     subject = match.group("subject")
-    if match.group("bare") and len(subject.split()) > 4:
-        # "Maria to send …" is an owner lead; "The team have two reports to complete" is not.
-        return text
+    names = list(names)
     folded = subject.casefold()
     names_subject = any(n and n.casefold() in folded for n in names)
     if not (roles_named(subject) or _GROUP_SUBJECT.search(subject) or names_subject):
+        return text
+    # Before a bare "to" only owners may stand ("Maria to send …", not "We're not catering
+    # to …"); before a modal, a couple of other words are fine ("So the designers will …").
+    limit = 0 if match.group("bare") else _MAX_OTHER_WORDS
+    if len(_other_words(subject, names)) > limit:
         return text
     rest = text[match.end() :].strip()
     return rest or text
@@ -500,7 +551,7 @@ def load_ami(path: str | Path) -> list[LabelledMeeting]:
             for letter, info in speakers.items()
             if isinstance(info, dict) and str(info.get("role", "")).upper() in ROLE_NAMES
         }
-        participants = {
+        participant_roles = {
             str(info["participant"]): str(info["role"]).upper()
             for info in speakers.values()
             if isinstance(info, dict)
@@ -522,7 +573,7 @@ def load_ami(path: str | Path) -> list[LabelledMeeting]:
                 date=_ami_date(raw_date) if isinstance(raw_date, str) else None,
                 utterances=utterances,
                 gold=_ami_gold(fields, len(utterances)),
-                participants=participants,
+                participant_roles=participant_roles,
             )
         )
     return meetings

@@ -130,7 +130,10 @@ def is_grounded(
     ``speakers`` are line prefixes ("Project Manager") removed before comparing, so a task
     does not count as grounded only because it says "design" on a line of the designer's.
     """
-    if not evidence_lines or not all(1 <= n <= len(lines) for n in evidence_lines):
+    if not evidence_lines or not all(
+        isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= len(lines)
+        for n in evidence_lines
+    ):
         return False
     prefixes = sorted({f"{s}:" for s in speakers if s}, key=len, reverse=True)
     cited: set[str] = set()

@@ -133,9 +133,13 @@ def _checked(result: object) -> list[Prediction]:
     if isinstance(result, (str, bytes)) or not isinstance(result, Iterable):
         raise TypeError(f"extract returned {type(result).__name__}, not a list of Prediction")
     items = list(result)
-    for item in items:
+    for number, item in enumerate(items, start=1):
         if not isinstance(item, Prediction):
             raise TypeError(f"extract returned a {type(item).__name__} item, not a Prediction")
+        if not isinstance(item.task, str) or not item.task.strip():
+            raise TypeError(f"prediction {number} has no task text")
+        if item.owner is not None and not isinstance(item.owner, str):
+            raise TypeError(f"prediction {number} has an owner of type {type(item.owner).__name__}")
     return items
 
 
