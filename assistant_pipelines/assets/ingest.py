@@ -120,7 +120,15 @@ def ingest_source(
     *, force: bool = False,
 ) -> bool:
     """Ingest one file (or Maildir) if its content changed. Returns whether it was ingested."""
-    sha, size = R.fingerprint(path)
+    try:
+        sha, size = R.fingerprint(path)
+    except OSError as exc:  # unreadable (permissions, vanished mid-scan): say so, go on
+        error = IngestError(display, "file", f"cannot read the file: {exc.strerror or exc}")
+        wh.replace_rows("ingest_errors", ["error_id"], R.ERROR_COLUMNS,
+                        [R.error_row(error, kind.kind, None, datetime.now(timezone.utc))])
+        summary.errors += 1
+        summary.error_samples.append(str(error))
+        return False
     known = wh.query("SELECT file_sha256 FROM ingested_files WHERE source_file = :source", {"source": display})
     if known and known[0]["file_sha256"] == sha and not force:
         summary.sources_unchanged += 1

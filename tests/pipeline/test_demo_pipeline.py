@@ -87,3 +87,27 @@ def test_demo_end_to_end_is_complete_and_idempotent(tmp_path, warehouse_url, fak
         assert wh.scalar("SELECT COUNT(*) FROM action_items WHERE status <> 'open'") > 0
     report = (tmp_path / "reports" / "weekly-status-2026-10-12.md").read_text()
     assert "Weekly status" in report and "](" in report  # links back to sources
+
+
+def test_an_unreadable_file_is_recorded_and_the_rest_ingested(tmp_path, monkeypatch):
+    from assistant_pipelines.assets import ingest as ingest_assets
+    from assistant_pipelines.ingest import rows
+
+    install_demo_inbox(tmp_path / "inbox")
+    real = rows.fingerprint
+
+    def flaky(path):
+        if path.name == "team.mbox":
+            raise PermissionError(13, "Permission denied")
+        return real(path)
+
+    monkeypatch.setattr(rows, "fingerprint", flaky)
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    with open_warehouse(url) as wh:
+        wh.ensure_schema()
+        summary = ingest_assets.ingest_kind(wh, ingest_assets.MAIL, tmp_path / "inbox", load_settings({}).tz)
+        errors = wh.query("SELECT source_file, position, reason FROM ingest_errors")
+        emails = wh.scalar("SELECT COUNT(*) FROM raw_emails")
+    assert {"source_file": "mail/team.mbox", "position": "file",
+            "reason": "cannot read the file: Permission denied"} in errors
+    assert emails > 0 and summary.sources_ingested >= 4
