@@ -26,9 +26,10 @@ CANDIDATE_COLUMNS = [
     "quarantine_reason",
 ]
 _FIRST_PERSON = {"i", "me", "myself", "i'll", "i will", "we", "us"}
-_STOP = set("""the a an and or to of for in on at by with from this that these those be is are was
-were will would should could can need needs please have has had do does did make get it its our
-your their them they we you i me my up out about into over next week all any some more""".split())
+_STOP_WORDS = """the a an and or to of for in on at by with from this that these those be is are
+was were will would should could can need needs please have has had do does did make get it its
+our your their them they we you i me my up out about into over next week all any some more"""
+_STOP = frozenset(_STOP_WORDS.split())
 _SPEAKER_LINE = re.compile(r"^([^:]{1,60}):\s")
 
 
@@ -49,8 +50,11 @@ def _stems(text: str) -> set[str]:
 
 
 def speaker_of(line: str) -> str | None:
+    """The speaker a meeting line starts with ("Priya: …"); None for "Unknown" (what
+    ``documents`` writes for an utterance without a speaker) or no label."""
     match = _SPEAKER_LINE.match(line)
-    return match.group(1).strip() if match else None
+    speaker = match.group(1).strip() if match else None
+    return None if not speaker or speaker.lower() == "unknown" else speaker
 
 
 def ground(item: ExtractedActionItem, doc: DocumentContext, first_line: int, last_line: int) -> tuple[list[int], str, str | None]:
@@ -129,29 +133,44 @@ def build_candidates(
 
 def drop_chunk_duplicates(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Overlapping chunks may report one item twice: keep the first accepted sighting of an
-    (owner, task) pair within a document, judged by evidence lines or near-identical wording."""
+    (owner, task) pair within a document. Two rows are one item when their wording is nearly
+    identical, or when they cite a common line and share most of their content words (one
+    line may state two different tasks: "I'll send the deck and book the room")."""
     from rapidfuzz import fuzz
 
     kept: list[dict[str, Any]] = []
     for row in rows:
-        duplicate = any(
+        duplicate = row["quarantine_reason"] is None and any(
             k["document_id"] == row["document_id"]
             and k["owner_person_id"] == row["owner_person_id"]
             and k["quarantine_reason"] is None
-            and (k["evidence_lines"] == row["evidence_lines"] or fuzz.token_set_ratio(k["task"], row["task"]) >= 90)
+            and (fuzz.token_set_ratio(k["task"], row["task"]) >= 90
+                 or (_lines(k) & _lines(row) and _same_words(k["task"], row["task"])))
             for k in kept
         )
-        if duplicate and row["quarantine_reason"] is None:
-            continue
-        kept.append(row)
+        if not duplicate:
+            kept.append(row)
     return kept
+
+
+def _lines(row: dict[str, Any]) -> set[int]:
+    return set(json.loads(row["evidence_lines"] or "[]"))
+
+
+def _same_words(a: str, b: str) -> bool:
+    """More than half of the shorter task's content words appear in the other."""
+    first, second = _stems(a), _stems(b)
+    shorter = min(len(first), len(second))
+    return shorter > 0 and len(first & second) * 2 > shorter
 
 
 def ticket_candidates(ticket: dict[str, Any], directory: PersonDirectory, week: date,
                       window_start: datetime, window_end: datetime) -> list[dict[str, Any]]:
     """A ticket is an action item by itself: it opens when created and finishes when closed.
-    One candidate for each of those moments that falls in the week. Pull requests (which
-    GitHub's issues API returns too) are work under review, not work to be done: none."""
+    One candidate for each of those moments that falls in the week (and, for a ticket open
+    again after a close, one for the reopening at its last update). Pull requests (which
+    GitHub's issues API returns too) are work under review, not work to be done: none.
+    The finishing status is the ticket's own: "closed" (GitHub, or Jira closed) or "done"."""
     if "pull-request" in json.loads(ticket.get("labels") or "[]"):
         return []
     owner_id = directory.resolve(ticket["assignee_email"]) or directory.resolve(ticket["assignee"])
@@ -168,11 +187,19 @@ def ticket_candidates(ticket: dict[str, Any], directory: PersonDirectory, week: 
     created = ticket["created_at"] or ticket["occurred_at"]
     if window_start <= created < window_end:
         moments.append((0, created, "open"))
-    closed = ticket["closed_at"]
-    if closed is not None and window_start <= closed < window_end:
-        moments.append((1, closed, "closed" if ticket["state"] == "closed" else "done"))
-    elif closed is None and ticket["state"] == "done" and ticket["updated_at"] and window_start <= ticket["updated_at"] < window_end:
-        moments.append((1, ticket["updated_at"], "done"))  # Jira "Done" without a resolution date
+    closed, updated = ticket["closed_at"], ticket["updated_at"]
+    if closed is not None and ticket["state"] in {"done", "closed"}:
+        if window_start <= closed < window_end:
+            moments.append((1, closed, ticket["state"]))
+    elif closed is not None and updated is not None and updated > closed:
+        # Open again after a close (trackers that keep the old closing date): it was closed,
+        # then reopened no later than its last update.
+        if window_start <= closed < window_end:
+            moments.append((1, closed, "closed"))
+        if window_start <= updated < window_end:
+            moments.append((2, updated, "open"))
+    elif closed is None and ticket["state"] == "done" and updated and window_start <= updated < window_end:
+        moments.append((1, updated, "done"))  # Jira "Done" without a resolution date
     return [
         {**base, "candidate_id": short_hash(ticket["document_id"], str(index), status, length=32),
          "item_index": index, "status": status, "occurred_at": moment}

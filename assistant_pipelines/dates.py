@@ -3,93 +3,171 @@
 "Friday", "next Tuesday", "tomorrow", "end of week", "end of month", "by the 14th",
 "next week", "in two weeks", "before the next meeting", "Oct 14", "2026-10-14". Anything not
 understood stays as text with no date: a wrong date is worse than none.
+
+Conventions (``said_on`` is the document's local date; weeks run Monday to Sunday):
+
+- A weekday alone ("Friday", "this Friday", "coming Friday") is its next occurrence strictly
+  after ``said_on``: "Friday" said on a Friday is a week later (the same day would be "today").
+- "next Friday", "Friday next week", "next week Friday" are the Friday of the week after the
+  one ``said_on`` falls in: said on a Monday that is 11 days ahead, said on a Sunday, 5.
+- "end of week", "this week", "EOW", "later this week" are the Friday of the working week;
+  said on a Saturday or Sunday, the coming Friday (never a date already past).
+- "next week", "end of next week", "sometime next week" are the Friday of next week;
+  "early next week" its Tuesday, "mid next week" its Wednesday.
+- "end of month" is the month's last day; "next month" the last day of next month;
+  "end of October" the last day of the next October not yet over.
+- "by the 14th" (needs "the" or an ordinal suffix) is the 14th of this month if that is today
+  or later, else of next month, clamped to the month's last day. A bare number ("by 5",
+  "at 10") is a clock time, not a day: no date.
+- "in N days / weeks / months", "in a couple of weeks", "in a fortnight" count from ``said_on``.
+- "before the next meeting" is a week later (teams here meet weekly).
+- A time of day ("at 5pm", "EOD Friday", "Monday morning") is dropped: the date stays.
+- Month-and-day dates ("Oct 14", "14 October") are their next occurrence; ISO dates are taken
+  as written, and an ISO-shaped string that is no date ("2026-13-01") gives none.
+- Explicit past dates ("yesterday", a past ISO date) are returned as such: callers decide
+  (extraction quarantines a due date before the document's date).
+- Never a date more than :data:`MAX_DAYS_AWAY` days from ``said_on``, in either direction.
 """
 
 from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
+
+MAX_DAYS_AWAY = 400
 
 _WEEKDAYS = {name: i for i, name in enumerate(
     ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"])}
-_WEEKDAYS.update({"mon": 0, "tue": 1, "tues": 1, "wed": 2, "thu": 3, "thur": 3, "thurs": 3,
-                  "fri": 4, "sat": 5, "sun": 6})
-_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "a": 1, "couple of": 2}
+_WEEKDAYS.update({"mon": 0, "tue": 1, "tues": 1, "wed": 2, "weds": 2, "thu": 3, "thur": 3,
+                  "thurs": 3, "fri": 4, "sat": 5, "sun": 6})
+_MONTHS = {name: i + 1 for i, name in enumerate(
+    ["january", "february", "march", "april", "may", "june", "july", "august", "september",
+     "october", "november", "december"])}
+_MONTHS.update({"jan": 1, "feb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8, "sep": 9,
+                "sept": 9, "oct": 10, "nov": 11, "dec": 12})
+_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+                 "eight": 8, "nine": 9, "ten": 10, "a": 1, "an": 1, "a couple of": 2, "couple of": 2}
 _FILLER = re.compile(
-    r"^(?:(?:by|before|until|till|due|on|at|no later than|latest|the)\s+)+", re.IGNORECASE)
-_ORDINAL_DAY = re.compile(r"^(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)?(?:\s+of\s+(?:the|this)\s+month)?$")
+    r"^(?:(?:by|before|until|till|til|due|on|at|no later than|latest|the|sometime|some time)\s+)+")
+_ORDINAL_DAY = re.compile(r"^(\d{1,2})(?:st|nd|rd|th)(?:\s+of\s+(?:the|this)\s+month)?$")
+# Times of day carry no date: "Friday at 5pm", "EOD Friday", "tomorrow morning".
+_TIME_OF_DAY = re.compile(
+    r"(?:^|\s)(?:at\s+)?(?:\d{1,2}(?::\d{2})?\s*(?:am|pm)|\d{1,2}:\d{2}|noon|midday|midnight"
+    r"|eod|cob|end of (?:the )?day|close of business|first thing(?: in the morning)?"
+    r"|(?:in the )?(?:morning|afternoon|evening|lunch(?:time)?))(?=\s|$)")
+_WEEKDAY_PHRASE = re.compile(
+    r"(?:(?P<which>this|next|coming|following) )?(?P<day>[a-z]+)(?: (?:of )?(?P<week>this|next) week)?"
+    r"|(?P<week2>this|next) week (?P<day2>[a-z]+)")
+_MONTH_NAME = re.compile(r"\b(?:" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\b")
+_NUMERIC_DATE = re.compile(r"\b\d{1,4}[/.]\d{1,2}(?:[/.]\d{2,4})?\b")
+_ISO_SHAPE = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
 
 
 def resolve_due_date(text: str | None, said_on: date) -> date | None:
-    """The date meant by ``text`` when said on ``said_on`` (the document's local date)."""
+    """The date meant by ``text`` when said on ``said_on`` (the document's local date), or None
+    when the text names no date this module understands (see the module docstring)."""
     if not text:
         return None
-    phrase = " ".join(text.lower().replace(",", " ").split()).rstrip(".!")
+    phrase = " ".join(text.lower().replace(",", " ").split()).rstrip(".!?")
+    # "by the 5" is a day of the month, "by 5" a clock time: keep that "the" before fillers go.
+    phrase = re.sub(r"\bthe (\d{1,2})$", r"\1th", phrase)
     phrase = _FILLER.sub("", phrase).strip()
     if not phrase:
         return None
-    for rule in (_iso, _relative_words, _weekday, _ordinal_day, _parsed):
-        found = rule(phrase, said_on)
-        if found is not None:
-            return found
+    without_time = _FILLER.sub("", _TIME_OF_DAY.sub(" ", phrase)).strip()
+    for candidate in dict.fromkeys([phrase, " ".join(without_time.split())]):
+        if not candidate:
+            continue
+        for rule in _RULES:
+            found = rule(candidate, said_on)
+            if found is _NO_DATE:
+                return None
+            if found is not None:
+                return found if abs((found - said_on).days) <= MAX_DAYS_AWAY else None
     return None
 
 
+# A rule returns a date, None (not mine: try the next rule) or _NO_DATE (mine, and no date).
+_NO_DATE = date.min
+
+
 def _iso(phrase: str, said_on: date) -> date | None:
-    match = re.search(r"\b(\d{4})-(\d{2})-(\d{2})\b", phrase)
+    match = _ISO_SHAPE.search(phrase)
     if not match:
         return None
     try:
         return date(int(match[1]), int(match[2]), int(match[3]))
     except ValueError:
-        return None
+        return _NO_DATE  # ISO-shaped but no real date: don't let a fuzzy parser guess
 
 
 def _relative_words(phrase: str, said_on: date) -> date | None:
     monday = said_on - timedelta(days=said_on.weekday())
+    friday = monday + timedelta(days=4)
+    if said_on > friday:  # said at the weekend: the working week meant is the coming one
+        friday += timedelta(days=7)
+    next_monday = monday + timedelta(days=7)
     table = {
-        "today": said_on, "tonight": said_on, "eod": said_on, "end of day": said_on,
+        "today": said_on, "tonight": said_on, "this morning": said_on,
+        "this afternoon": said_on, "this evening": said_on, "eod": said_on, "end of day": said_on,
         "end of the day": said_on, "close of business": said_on, "cob": said_on,
+        "yesterday": said_on - timedelta(days=1),
         "tomorrow": said_on + timedelta(days=1),
         "day after tomorrow": said_on + timedelta(days=2),
-        "end of week": monday + timedelta(days=4), "end of the week": monday + timedelta(days=4),
-        "eow": monday + timedelta(days=4), "this week": monday + timedelta(days=4),
-        "next week": monday + timedelta(days=11), "end of next week": monday + timedelta(days=11),
-        "early next week": monday + timedelta(days=8),
+        "the day after tomorrow": said_on + timedelta(days=2),
+        "end of week": friday, "end of the week": friday, "eow": friday, "this week": friday,
+        "later this week": friday, "end of this week": friday,
+        "next week": next_monday + timedelta(days=4),
+        "end of next week": next_monday + timedelta(days=4),
+        "the end of next week": next_monday + timedelta(days=4),
+        "early next week": next_monday + timedelta(days=1),
+        "mid next week": next_monday + timedelta(days=2),
+        "middle of next week": next_monday + timedelta(days=2),
         "end of month": _month_end(said_on), "end of the month": _month_end(said_on),
+        "end of this month": _month_end(said_on),
         "eom": _month_end(said_on), "this month": _month_end(said_on),
         "next month": _month_end(_month_end(said_on) + timedelta(days=1)),
+        "end of next month": _month_end(_month_end(said_on) + timedelta(days=1)),
         # Teams here meet weekly: "the next meeting" is a week after this one.
         "next meeting": said_on + timedelta(days=7), "the next meeting": said_on + timedelta(days=7),
+        "our next meeting": said_on + timedelta(days=7),
         "next standup": said_on + timedelta(days=1), "the next standup": said_on + timedelta(days=1),
     }
     if phrase in table:
         return table[phrase]
-    match = re.fullmatch(r"in (\d+|one|two|three|four|a|couple of) (day|week|month)s?", phrase)
+    numbers = "|".join(re.escape(w) for w in sorted(_NUMBER_WORDS, key=len, reverse=True))
+    match = re.fullmatch(rf"(?:with)?in (\d+|{numbers}) (min|minute|hour|day|week|month)s?(?: time)?",
+                         phrase)
     if match:
         count = int(match[1]) if match[1].isdigit() else _NUMBER_WORDS[match[1]]
+        if match[2] in {"min", "minute", "hour"}:
+            return said_on  # a date, not a time: "in two hours" is due the day it was said
         if match[2] == "day":
             return said_on + timedelta(days=count)
         if match[2] == "week":
             return said_on + timedelta(weeks=count)
         return _add_months(said_on, count)
+    match = re.fullmatch(r"(?:the )?end of ([a-z]+)", phrase)
+    if match and match[1] in _MONTHS:
+        month = _MONTHS[match[1]]
+        year = said_on.year if month >= said_on.month else said_on.year + 1
+        return _month_end(date(year, month, 1))
     return None
 
 
 def _weekday(phrase: str, said_on: date) -> date | None:
-    match = re.fullmatch(r"(this |next |coming )?([a-z]+)( morning| afternoon| evening| eod)?", phrase)
+    match = _WEEKDAY_PHRASE.fullmatch(phrase)
     if not match:
         return None
-    target = _WEEKDAYS.get(match[2])
+    target = _WEEKDAYS.get(match["day"] or match["day2"] or "")
     if target is None:
         return None
-    ahead = (target - said_on.weekday()) % 7
-    if ahead == 0:
-        ahead = 7  # "Friday" said on a Friday means the next one
-    if match[1] == "next " and ahead < 7 and said_on.weekday() < target:
-        # "next Friday" said early in a week is read as the Friday of next week.
-        ahead += 7
+    if match["which"] in {"next", "following"} or "next" in {match["week"], match["week2"]}:
+        next_monday = said_on + timedelta(days=7 - said_on.weekday())
+        return next_monday + timedelta(days=target)
+    ahead = (target - said_on.weekday()) % 7 or 7  # "Friday" said on a Friday: the next one
     return said_on + timedelta(days=ahead)
 
 
@@ -99,7 +177,7 @@ def _ordinal_day(phrase: str, said_on: date) -> date | None:
         return None
     day = int(match[1])
     if not 1 <= day <= 31:
-        return None
+        return _NO_DATE
     year, month = said_on.year, said_on.month
     if day < said_on.day:  # "by the 3rd" said on the 20th is next month's 3rd
         month += 1
@@ -110,7 +188,10 @@ def _ordinal_day(phrase: str, said_on: date) -> date | None:
 
 
 def _parsed(phrase: str, said_on: date) -> date | None:
-    if not re.search(r"[a-z]{3}|\d", phrase):
+    # dateparser reads almost anything as a date ("12" → the 12th, "next year" → a year from
+    # now): only hand it phrases that name a month or are written as a numeric date.
+    if not (_MONTH_NAME.search(phrase) or _NUMERIC_DATE.search(phrase)
+            or re.search(r"\b(?:fortnight|days?|weeks?)\b", phrase)):
         return None
     import dateparser
 
@@ -124,10 +205,14 @@ def _parsed(phrase: str, said_on: date) -> date | None:
     if found is None:
         return None
     result = found.date()
-    # Guard against dateparser reading a stray number as a year or a far date.
-    if abs((result - said_on).days) > 400:
-        return None
+    named = [day for word, day in _WEEKDAYS.items() if re.search(rf"\b{word}\b", phrase)]
+    if named and result.weekday() not in named:
+        return _NO_DATE  # "Friday 14th" when the 14th is a Wednesday: which one? Neither.
     return result
+
+
+_RULES: tuple[Callable[[str, date], date | None], ...] = (
+    _iso, _relative_words, _weekday, _ordinal_day, _parsed)
 
 
 def _month_end(day: date) -> date:

@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 import jinja2
 
@@ -76,17 +77,24 @@ class WeekReport:
 
 
 def _link(row: dict[str, Any], inbox: Path, reports_dir: Path) -> str | None:
-    if row.get("source_url"):
-        return row["source_url"]
+    """The ticket's web page, else the source file relative to the reports folder (so the
+    link works wherever the home folder is copied), percent-encoded for Markdown and HTML."""
+    url = row.get("source_url")
+    if url and urlsplit(url).scheme in {"http", "https"}:  # never a javascript: link
+        return url
     if not row.get("source_file"):
         return None
-    return os.path.relpath(inbox / row["source_file"], reports_dir).replace(os.sep, "/")
+    relative = os.path.relpath(inbox / row["source_file"], reports_dir).replace(os.sep, "/")
+    return quote(relative, safe="/")
 
 
 def _status_at_end(events: list[dict[str, Any]]) -> tuple[str, date | None, datetime | None]:
-    """(status, due date, when the status last changed) after the given events."""
+    """(status, due date, when the status last changed) after the given events.
+
+    Events of one candidate, or of one document, share a timestamp; the fold wrote them
+    'created' first, so that order is restored (the table's own order is by event id)."""
     status, due, changed_at = "open", None, None
-    for event in events:
+    for event in sorted(events, key=lambda e: (e["occurred_at"], e["event"] != "created")):
         if event["event"] in {"created", "status_changed"}:
             if event["status"] != status or event["event"] == "created":
                 changed_at = event["occurred_at"]
@@ -98,6 +106,11 @@ def _status_at_end(events: list[dict[str, Any]]) -> tuple[str, date | None, date
 
 def build_week_report(wh: Warehouse, monday: date, week_end: datetime, *, inbox: Path,
                       reports_dir: Path, now: datetime) -> WeekReport:
+    """The week starting ``monday`` as it stood at ``week_end`` (the next Monday 00:00, aware,
+    in the team's zone), or at ``now`` for the week in progress: each item's status and due
+    date replayed from its events up to then; items finished in an earlier week left out;
+    overdue (open, due before that day), stalled (open :data:`STALLED_AFTER_DAYS` days or
+    more), new (first seen this week), done this week. Sections by owner, unassigned last."""
     events_by_item: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for event in wh.run_file("report_events", {"week_end": week_end}):
         events_by_item[event["action_item_id"]].append(event)
@@ -110,17 +123,18 @@ def build_week_report(wh: Warehouse, monday: date, week_end: datetime, *, inbox:
         done_this_week = status != "open" and changed_at is not None and changed_at >= week_start_dt
         if status != "open" and not done_this_week:
             continue  # finished before this week: not news any more
-        age = (week_end - row["first_seen_at"]).days
+        age = (as_of - row["first_seen_at"]).days
         item = ReportItem(
             action_item_id=row["action_item_id"], task=row["task"], owner=row["owner"],
             owner_person_id=row["owner_person_id"], status=status, due_date=due,
-            overdue=status == "open" and due is not None and due < as_of.date(),
+            overdue=status == "open" and due is not None and due < as_of.astimezone(week_end.tzinfo).date(),
             stalled=status == "open" and age >= STALLED_AFTER_DAYS,
             new_this_week=row["first_seen_week"] == monday, done_this_week=done_this_week,
             age_days=age, mentions=row["mentions"], ticket_key=row["ticket_key"], evidence=row["evidence"],
             source_title=row["source_title"], source_kind=row["source_kind"],
             source_link=_link(row, inbox, reports_dir),
-            source_date=row["source_occurred_at"].strftime("%a %d %b") if row["source_occurred_at"] else None,
+            source_date=(row["source_occurred_at"].astimezone(week_end.tzinfo).strftime("%a %d %b")
+                         if row["source_occurred_at"] else None),
         )
         key = row["owner_person_id"] or (row["owner"] or "").lower() or "~unassigned"
         if key not in sections:

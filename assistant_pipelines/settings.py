@@ -7,6 +7,7 @@ same code at other folders, warehouses and endpoints.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,7 +60,7 @@ class Settings:
             "ASSISTANT_INBOX": str(self.inbox),
             "ASSISTANT_WAREHOUSE_URL": redact_url(self.warehouse_url),
             "ASSISTANT_LLM": self.llm_backend,
-            "OPENAI_BASE_URL": self.openai_base_url or "(OpenAI's default)",
+            "OPENAI_BASE_URL": redact_url(self.openai_base_url) if self.openai_base_url else "(OpenAI's default)",
             "OPENAI_API_KEY": "(set)" if self.openai_api_key else "(unset)",
             "ASSISTANT_LLM_MODEL": self.llm_model,
             "ASSISTANT_LLM_CONCURRENCY": str(self.llm_concurrency),
@@ -72,12 +73,24 @@ class Settings:
 
 
 def redact_url(url: str) -> str:
-    """``scheme://user:secret@host`` → ``scheme://user:***@host``; other URLs unchanged."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return parts._replace(netloc=netloc).geturl()
+    """``scheme://user:secret@host`` → ``scheme://user:***@host``, and ``password=…`` (or
+    ``sslpassword``, ``token``, ``api_key``) query values masked. Also masks the secret of
+    strings too malformed to parse as a URL (``user:secret@host`` without a scheme, a password
+    holding ``/``), because they end up in error messages."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:  # e.g. an unclosed "[" in the host: fall back to the pattern below
+        password = None
+    if password is not None:
+        netloc = parts.netloc.replace(f":{password}@", ":***@", 1)
+        url = parts._replace(netloc=netloc).geturl()
+    else:
+        # "user:secret@host" with no (or an unparsable) scheme: mask up to the last "@".
+        url = re.sub(r"^((?:[A-Za-z][A-Za-z0-9+.\-]*:)?//)?([^:@/?#\s]*):((?!//)[^?#\s]*)@",
+                     lambda m: f"{m[1] or ''}{m[2]}:***@", url, count=1)
+    return re.sub(r"(?i)([?&](?:ssl)?(?:password|passwd|pwd|token|api_key|apikey|secret)=)[^&#]*",
+                  r"\1***", url)
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -111,16 +124,26 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     local_model_path = Path(local_model).expanduser().resolve() if local_model else None
 
     smtp_url = get("ASSISTANT_SMTP_URL")
-    if smtp_url and urlsplit(smtp_url).scheme not in {"smtp", "smtps"}:
+    if smtp_url:
+        check_smtp_url(smtp_url)
+
+    openai_base_url = get("OPENAI_BASE_URL")
+    if openai_base_url and (_scheme(openai_base_url) not in {"http", "https"}
+                            or not urlsplit(openai_base_url).netloc):
         raise SettingsError(
-            "ASSISTANT_SMTP_URL must look like smtp://user:pass@host:port or smtps://…, "
-            f"not {redact_url(smtp_url)!r}."
+            f"OPENAI_BASE_URL must be an http:// or https:// URL, not {redact_url(openai_base_url)!r}."
+        )
+    openai_api_key = get("OPENAI_API_KEY")
+    if backend == "openai" and not openai_base_url and not openai_api_key:
+        raise SettingsError(
+            "OPENAI_API_KEY must be set when ASSISTANT_LLM is 'openai' and OPENAI_BASE_URL is unset "
+            "(OpenAI's own endpoint needs a key)."
         )
 
     timezone = get("ASSISTANT_TIMEZONE") or "UTC"
     try:
         ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "Europe" is a folder: IsADirectoryError
         raise SettingsError(
             f"ASSISTANT_TIMEZONE {timezone!r} is not a known time zone (try e.g. 'Europe/Berlin')."
         ) from None
@@ -141,8 +164,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         inbox=inbox,
         warehouse_url=warehouse_url,
         llm_backend=backend,
-        openai_base_url=get("OPENAI_BASE_URL"),
-        openai_api_key=get("OPENAI_API_KEY"),
+        openai_base_url=openai_base_url,
+        openai_api_key=openai_api_key,
         llm_model=get("ASSISTANT_LLM_MODEL") or DEFAULT_OPENAI_MODEL,
         llm_concurrency=concurrency,
         local_model_path=local_model_path,
@@ -153,12 +176,19 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     )
 
 
+def _scheme(url: str) -> str:
+    try:
+        return urlsplit(url).scheme
+    except ValueError:  # unparsable (an unclosed "[" in the host): no scheme we accept
+        return ""
+
+
 def check_warehouse_url(url: str) -> None:
-    scheme = urlsplit(url).scheme
+    scheme = _scheme(url)
     if scheme == "duckdb":
         if not url.startswith("duckdb:///") and url != "duckdb://:memory:":
             raise SettingsError(
-                f"ASSISTANT_WAREHOUSE_URL {url!r} must be duckdb:///path/to/file.duckdb."
+                f"ASSISTANT_WAREHOUSE_URL {redact_url(url)!r} must be duckdb:///path/to/file.duckdb."
             )
         return
     if scheme in {"postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2"}:
@@ -167,3 +197,19 @@ def check_warehouse_url(url: str) -> None:
         "ASSISTANT_WAREHOUSE_URL must start with duckdb:/// or postgresql://, "
         f"not {redact_url(url)!r}."
     )
+
+
+def check_smtp_url(url: str) -> None:
+    """``smtp://[user:pass@]host[:port]`` or ``smtps://…``, with a host and a numeric port."""
+    problem = None
+    if _scheme(url) not in {"smtp", "smtps"}:
+        problem = "must look like smtp://user:pass@host:port or smtps://…"
+    elif not urlsplit(url).hostname:
+        problem = "must name a host (smtp://user:pass@host:port)"
+    else:
+        try:
+            _ = urlsplit(url).port  # parsing the port is the check
+        except ValueError:
+            problem = "has a port that is not a number from 0 to 65535"
+    if problem:
+        raise SettingsError(f"ASSISTANT_SMTP_URL {problem}, not {redact_url(url)!r}.")

@@ -86,9 +86,12 @@ def _find(items: list[TrackedItem], candidate: dict[str, Any], key: str) -> Trac
                 return item
     best: TrackedItem | None = None
     for item in items:
-        if item.status == "open" or candidate["status"] != "open":
-            if _similar(item, candidate, key) and (best is None or item.first_seen_at > best.first_seen_at):
-                best = item  # the most recent matching item: older ones may be finished work
+        if ticket and item.ticket_key is not None:
+            continue  # two tickets are two items, however alike their titles
+        if item.status != "open" and candidate["status"] == "open":
+            continue  # finished work is not reopened by a new mention of the same words
+        if _similar(item, candidate, key) and (best is None or item.first_seen_at > best.first_seen_at):
+            best = item  # the most recent matching item: older ones may be finished work
     return best
 
 

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -93,9 +94,16 @@ class Warehouse:
             return _PARAM.sub(r"$\1", sql)
         return _PARAM.sub(r"%(\1)s", sql.replace("%", "%%"))
 
+    @staticmethod
+    def _duckdb_params(sql: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
+        # DuckDB rejects parameters the statement does not use; Postgres ignores them. Pass
+        # only the used ones so one call works on both engines.
+        used = set(_PARAM.findall(sql))
+        return {k: v for k, v in (params or {}).items() if k in used}
+
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
         if self.dialect == "duckdb":
-            self._con.execute(self._bind(sql), dict(params or {}))
+            self._con.execute(self._bind(sql), self._duckdb_params(sql, params))
         else:
             with self._con.cursor() as cur:
                 cur.execute(self._bind(sql) if params else sql, dict(params or {}) or None)
@@ -103,7 +111,7 @@ class Warehouse:
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Rows as dicts, for small results and for code that walks them one by one."""
         if self.dialect == "duckdb":
-            cur = self._con.execute(self._bind(sql), dict(params or {}))
+            cur = self._con.execute(self._bind(sql), self._duckdb_params(sql, params))
             names = [d[0] for d in cur.description]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
         with self._con.cursor() as cur:
@@ -116,7 +124,7 @@ class Warehouse:
     def query_df(self, sql: str, params: Mapping[str, Any] | None = None) -> pl.DataFrame:
         """A result as a polars DataFrame (DuckDB hands it over through Arrow)."""
         if self.dialect == "duckdb":
-            return self._con.sql(self._bind(sql), params=dict(params or {})).pl()
+            return self._con.sql(self._bind(sql), params=self._duckdb_params(sql, params)).pl()
         with self._con.cursor() as cur:
             cur.execute(self._bind(sql) if params else sql, dict(params or {}) or None)
             names = [d.name for d in cur.description or []]
@@ -180,10 +188,9 @@ class Warehouse:
             finally:
                 self._con.unregister("_staged_rows")
         else:
-            with self._con.cursor() as cur:
-                with cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row([row.get(c) for c in cols])
+            with self._con.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row([row.get(c) for c in cols])
         return len(rows)
 
     def replace_rows(
@@ -249,10 +256,19 @@ class Warehouse:
     def _arrow(columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> Any:
         import pyarrow as pa
 
-        return pa.table({c: [row.get(c) for row in rows] for c in columns})
+        return pa.table({c: [_utc(row.get(c)) for row in rows] for c in columns})
 
     def close(self) -> None:
         self._con.close()
+
+
+def _utc(value: Any) -> Any:
+    """Datetimes as aware UTC. Arrow types a column by its first value (after a naive one,
+    aware values become naive UTC wall times, right only while the session zone is UTC), so
+    state the rule once instead: naive means UTC, as it does for Postgres in a UTC session."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value
 
 
 def _connect_duckdb(location: str, *, read_only: bool, lock_timeout_s: float) -> Any:
@@ -267,14 +283,18 @@ def _connect_duckdb(location: str, *, read_only: bool, lock_timeout_s: float) ->
             con = duckdb.connect(location, read_only=read_only)
             con.execute("SET TimeZone = 'UTC'")
             return con
-        except duckdb.IOException as exc:
+        except duckdb.Error as exc:
             # Only one process may write a DuckDB file (DESIGN.md §6): wait our turn.
-            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+            locked = isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
+            if not locked:
+                raise WarehouseError(f"cannot open the DuckDB file {location}: {exc}") from exc
+            if time.monotonic() >= deadline:
                 raise WarehouseError(
-                    f"cannot open the DuckDB file {location}: {exc}. Another process "
-                    "(a Dagster run or a SQL client) holds it; close it or wait and retry."
+                    f"the DuckDB file {location} is held by another process (a Dagster run or a "
+                    f"SQL client) and was still locked after {lock_timeout_s:g} s of waiting; "
+                    f"close that process or retry later ({exc})"
                 ) from exc
-            time.sleep(delay)
+            time.sleep(max(0.0, min(delay, deadline - time.monotonic())))
             delay = min(delay * 2, 2.0)
 
 

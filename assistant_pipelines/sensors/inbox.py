@@ -20,27 +20,59 @@ SOURCE_FOLDERS = {"transcripts": "raw_transcripts", "mail": "raw_emails", "ticke
 
 
 def scan_inbox(inbox: Path) -> dict[str, str]:
-    """``{relative path: "size:mtime_ns"}`` for every file below the source folders."""
+    """``{relative path: "size:mtime_ns"}`` for every file below the source folders, and for
+    ``people.yaml``. Hidden files and folders (editors' swap files, ``.git``) are left out."""
     state: dict[str, str] = {}
     for folder in SOURCE_FOLDERS:
         root = inbox / folder
         if not root.is_dir():
             continue
         for path in sorted(root.rglob("*")):
-            if path.is_file() and not any(part.startswith(".") for part in path.relative_to(inbox).parts):
+            relative = path.relative_to(inbox)
+            if any(part.startswith(".") for part in relative.parts):
+                continue
+            try:
+                if not path.is_file():
+                    continue
                 stat = path.stat()
-                state[path.relative_to(inbox).as_posix()] = f"{stat.st_size}:{stat.st_mtime_ns}"
+            except OSError:  # moved or deleted while we looked: the next tick sees it
+                continue
+            state[relative.as_posix()] = f"{stat.st_size}:{stat.st_mtime_ns}"
     people = inbox / "people.yaml"
-    if people.is_file():
-        stat = people.stat()
-        state["people.yaml"] = f"{stat.st_size}:{stat.st_mtime_ns}"
+    try:
+        if people.is_file():
+            stat = people.stat()
+            state["people.yaml"] = f"{stat.st_size}:{stat.st_mtime_ns}"
+    except OSError:
+        pass
     return state
 
 
 def changes(previous: dict[str, str], current: dict[str, str]) -> dict[str, str]:
+    """What differs: ``{path: new signature}``, ``"deleted"`` for files that went away."""
     changed = {path: sig for path, sig in current.items() if previous.get(path) != sig}
     changed.update({path: "deleted" for path in previous if path not in current})
     return changed
+
+
+def read_cursor(cursor: str | None) -> dict[str, str]:
+    """The previous scan; an unreadable cursor (another version's, hand-edited) counts as
+    none, so the sensor rescans instead of failing on every tick."""
+    try:
+        previous = json.loads(cursor) if cursor else {}
+    except ValueError:
+        return {}
+    if not isinstance(previous, dict):
+        return {}
+    return {str(k): str(v) for k, v in previous.items()}
+
+
+def run_key_for(previous: dict[str, str], changed: dict[str, str]) -> str:
+    """The same tick evaluated twice gives the same key (so Dagster launches one run); the
+    previous state is part of it, so a file that returns to an earlier state (deleted, then
+    restored with its old size and mtime) is a new run, not a duplicate of an old one."""
+    payload = json.dumps([sorted(previous.items()), sorted(changed.items())])
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 
 @dg.sensor(
@@ -51,7 +83,7 @@ def changes(previous: dict[str, str], current: dict[str, str]) -> dict[str, str]
 )
 def inbox_files_sensor(context: SensorEvaluationContext, team: TeamResource) -> dg.SensorResult:
     """Ingests new or changed transcripts, mail and tickets from ``ASSISTANT_INBOX``."""
-    previous = json.loads(context.cursor) if context.cursor else {}
+    previous = read_cursor(context.cursor)
     current = scan_inbox(team.inbox_path)
     changed = changes(previous, current)
     if not changed:
@@ -59,7 +91,7 @@ def inbox_files_sensor(context: SensorEvaluationContext, team: TeamResource) -> 
     folders = {path.split("/", 1)[0] for path in changed}
     assets = [dg.AssetKey(SOURCE_FOLDERS[f]) for f in sorted(folders) if f in SOURCE_FOLDERS]
     assets.append(dg.AssetKey("people"))
-    run_key = hashlib.sha256(json.dumps(sorted(changed.items())).encode()).hexdigest()[:32]
+    run_key = run_key_for(previous, changed)
     return dg.SensorResult(
         run_requests=[dg.RunRequest(
             run_key=run_key,

@@ -1,0 +1,268 @@
+"""Model answers → candidates: grounding in the cited lines, owners ("I" is the speaker or the
+sender), due dates against the document's date, chunk duplicates, and ticket moments."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from assistant_pipelines.candidates import (
+    CANDIDATE_COLUMNS,
+    DocumentContext,
+    build_candidates,
+    drop_chunk_duplicates,
+    ground,
+    resolve_owner,
+    speaker_of,
+    ticket_candidates,
+)
+from assistant_pipelines.llm.schema import ExtractedActionItem
+from assistant_pipelines.people import Person, PersonDirectory
+
+MEETING_LINES = [
+    "Priya Nair: Morning all, quick sync on the launch.",  # 1
+    "Marcus: The pricing page still has last year's numbers.",  # 2
+    "Priya Nair: Marcus, can you take it?",  # 3
+    "Marcus: Sure, I'll fix the pricing page by Friday.",  # 4
+    "Unknown: I'll book the venue for the offsite.",  # 5
+    "",  # 6
+    "Zoë: I sent the invoice to ACME yesterday.",  # 7
+    "Priya Nair: I'll send the deck and book the room.",  # 8
+]
+WEDNESDAY = date(2026, 10, 7)
+
+
+@pytest.fixture
+def directory() -> PersonDirectory:
+    d = PersonDirectory()
+    d.add(Person("priya.nair", "Priya Nair", emails=["priya@example.com"]))
+    d.add(Person("marcus.feld", "Marcus Feld", emails=["marcus@example.com"]))
+    d.add(Person("zoe", "Zoë Lindqvist", emails=["zoe@example.com"]))
+    return d
+
+
+def meeting(lines: list[str] = MEETING_LINES) -> DocumentContext:
+    return DocumentContext("meeting:abc", "meeting", lines, datetime(2026, 10, 7, 9, tzinfo=UTC), WEDNESDAY,
+                           date(2026, 10, 5), None)
+
+
+def email(author: str | None = "Priya Nair") -> DocumentContext:
+    lines = ["Hi team,", "I'll send the signed contract to legal by Friday.", "Thanks, P."]
+    return DocumentContext("email:xyz", "email", lines, datetime(2026, 10, 7, 15, tzinfo=UTC), WEDNESDAY,
+                           date(2026, 10, 5), author)
+
+
+def item(task: str, lines: list[int], owner: str = "", due: str = "", status: str = "open") -> ExtractedActionItem:
+    return ExtractedActionItem(task=task, owner=owner, due=due, status=status, priority="normal",
+                               confidence=0.8, evidence_lines=lines)
+
+
+def build(items: list[ExtractedActionItem], doc: DocumentContext, directory: PersonDirectory,
+          first: int = 1, last: int | None = None, chunk: int = 0) -> list[dict]:
+    return build_candidates(items, doc, chunk_index=chunk, first_line=first, last_line=last or len(doc.lines),
+                            directory=directory, model="m", prompt_version="p1", input_hash=f"h{chunk}")
+
+
+# -- grounding ----------------------------------------------------------------------------
+def test_grounded_item_keeps_the_cited_text_not_the_models(directory: PersonDirectory) -> None:
+    lines, evidence, reason = ground(item("Fix the pricing page", [4]), meeting(), 1, 8)
+    assert (lines, reason) == ([4], None)
+    assert evidence == "Marcus: Sure, I'll fix the pricing page by Friday."
+
+
+@pytest.mark.parametrize(
+    ("cited", "first", "last"),
+    [([9], 1, 8), ([0], 1, 8), ([-1], 1, 8), ([2], 3, 8), ([120], 1, 200), ([6], 1, 8)],  # 6 is blank
+)
+def test_evidence_outside_the_chunk_or_document_is_quarantined(cited, first, last) -> None:
+    lines, evidence, reason = ground(item("Fix the pricing page", cited), meeting(), first, last)
+    assert (lines, evidence) == ([], "")
+    assert reason is not None and "are not lines of the source" in reason
+
+
+def test_evidence_lines_partly_valid_keep_the_valid_ones() -> None:
+    lines, _, reason = ground(item("Fix the pricing page", [4, 99, 4]), meeting(), 1, 8)
+    assert (lines, reason) == ([4], None)
+
+
+def test_ungrounded_task_is_quarantined() -> None:
+    lines, _, reason = ground(item("Renew the office lease", [4]), meeting(), 1, 8)
+    assert lines == [4]
+    assert reason is not None and "not grounded" in reason
+
+
+def test_neighbour_lines_ground_a_task_stated_across_two_lines() -> None:
+    """ "Can you take it?" / "Sure": the object is on the line before the cited one."""
+    _, _, reason = ground(item("Update the pricing numbers", [3]), meeting(), 1, 8)
+    assert reason is None
+    _, _, far = ground(item("Update the pricing numbers", [8]), meeting(), 1, 8)  # far from line 2
+    assert far is not None
+
+
+# -- owners -------------------------------------------------------------------------------
+def test_speaker_of() -> None:
+    assert speaker_of("Priya Nair: hello: there") == "Priya Nair"
+    assert speaker_of("Unknown: something") is None
+    assert speaker_of("no label here") is None
+
+
+@pytest.mark.parametrize(("owner", "line", "expected"), [
+    ("I", 4, ("Marcus", "marcus.feld")),
+    ("me", 8, ("Priya Nair", "priya.nair")),
+    ("Marcus", 3, ("Marcus", "marcus.feld")),  # a name is taken as written
+    ("Zoe", 7, ("Zoe", "zoe")),
+    ("I", 5, ("I", None)),  # an unknown speaker: nobody rather than a guess
+    ("", 4, (None, None)),
+])
+def test_owner_in_a_meeting(directory: PersonDirectory, owner: str, line: int, expected) -> None:
+    assert resolve_owner(owner, [line], meeting(), directory) == expected
+
+
+def test_i_in_an_email_is_its_author(directory: PersonDirectory) -> None:
+    assert resolve_owner("I", [2], email("Priya Nair"), directory) == ("Priya Nair", "priya.nair")
+    assert resolve_owner("I", [2], email("marcus@example.com"), directory) == ("marcus@example.com", "marcus.feld")
+    assert resolve_owner("I", [2], email(None), directory) == ("I", None)
+
+
+# -- build_candidates ---------------------------------------------------------------------
+def test_candidates_carry_provenance_resolved_owner_and_due(directory: PersonDirectory) -> None:
+    rows = build([item("Fix the pricing page", [4], owner="I", due="Friday")], meeting(), directory)
+    (row,) = rows
+    assert list(row) == CANDIDATE_COLUMNS
+    assert row["owner_text"] == "Marcus" and row["owner_person_id"] == "marcus.feld"
+    assert row["due_text"] == "Friday" and row["due_date"] == date(2026, 10, 9)
+    assert row["evidence_lines"] == "[4]" and json.loads(row["evidence_lines"]) == [4]
+    assert row["quarantine_reason"] is None
+    assert (row["origin"], row["model"], row["prompt_version"], row["input_hash"]) == ("llm", "m", "p1", "h0")
+    assert row["occurred_at"] == meeting().occurred_at and row["week_start"] == date(2026, 10, 5)
+    # The same answer gives the same ids; another chunk's answer other ids.
+    assert build([item("Fix the pricing page", [4], owner="I", due="Friday")], meeting(), directory) == rows
+    assert build([item("Fix the pricing page", [4])], meeting(), directory, chunk=1)[0]["candidate_id"] != row["candidate_id"]
+
+
+def test_a_due_date_before_the_document_is_quarantined(directory: PersonDirectory) -> None:
+    (row,) = build([item("Send the invoice to ACME", [7], owner="Zoë", due="yesterday")], meeting(), directory)
+    assert row["due_date"] == date(2026, 10, 6)
+    assert row["quarantine_reason"] == "due date 2026-10-06 ('yesterday') is before the document's date 2026-10-07"
+
+
+def test_an_unparsable_due_keeps_its_text_and_no_date(directory: PersonDirectory) -> None:
+    (row,) = build([item("Fix the pricing page", [4], due="when legal signs off")], meeting(), directory)
+    assert (row["due_text"], row["due_date"], row["quarantine_reason"]) == ("when legal signs off", None, None)
+
+
+def test_the_first_grounding_reason_is_kept(directory: PersonDirectory) -> None:
+    (row,) = build([item("Renew the office lease", [4], due="yesterday")], meeting(), directory)
+    assert "not grounded" in row["quarantine_reason"]
+
+
+# -- chunk duplicates ---------------------------------------------------------------------
+def test_overlapping_chunks_reporting_one_item_keep_the_first(directory: PersonDirectory) -> None:
+    first = build([item("Fix the pricing page", [4], owner="Marcus")], meeting(), directory, 1, 5, chunk=0)
+    second = build([item("Fix pricing page numbers", [4], owner="Marcus"),
+                    item("Fix the pricing page!", [3], owner="Marcus")], meeting(), directory, 3, 8, chunk=1)
+    assert all(r["quarantine_reason"] is None for r in first + second)
+    kept = drop_chunk_duplicates(first + second)
+    assert [r["candidate_id"] for r in kept] == [first[0]["candidate_id"]]
+
+
+def test_two_tasks_on_one_line_are_not_duplicates(directory: PersonDirectory) -> None:
+    rows = build([item("Send the deck", [8], owner="I"), item("Book the room", [8], owner="I"),
+                  item("Send the deck to the board", [8], owner="I")], meeting(), directory)
+    kept = drop_chunk_duplicates(rows)
+    assert [r["task"] for r in kept] == ["Send the deck", "Book the room"]
+
+
+def test_duplicates_need_the_same_owner_and_document(directory: PersonDirectory) -> None:
+    rows = build([item("Fix the pricing page", [4], owner="Marcus"), item("Fix the pricing page", [4], owner="Priya")],
+                 meeting(), directory)
+    other_doc = build([item("Fix the pricing page", [2], owner="Marcus")],
+                      DocumentContext("meeting:other", "meeting", MEETING_LINES, meeting().occurred_at, WEDNESDAY,
+                                      date(2026, 10, 5), None), directory)
+    assert len(drop_chunk_duplicates(rows + other_doc)) == 3
+
+
+def test_quarantined_rows_are_kept_and_do_not_hide_accepted_ones(directory: PersonDirectory) -> None:
+    bad = build([item("Fix the pricing page", [99], owner="Marcus")], meeting(), directory, chunk=0)
+    good = build([item("Fix the pricing page", [4], owner="Marcus")], meeting(), directory, chunk=1)
+    again_bad = build([item("Fix the pricing page", [98], owner="Marcus")], meeting(), directory, chunk=2)
+    kept = drop_chunk_duplicates(bad + good + again_bad)
+    assert kept == bad + good + again_bad  # quarantined rows are never dropped
+
+
+# -- tickets ------------------------------------------------------------------------------
+MONDAY = datetime(2026, 10, 5, tzinfo=UTC)
+NEXT_MONDAY = MONDAY + timedelta(days=7)
+
+
+def ticket(**overrides) -> dict:
+    row = {"document_id": "ticket:github:acme/web#42", "tracker": "github", "ticket_key": "acme/web#42",
+           "title": "Fix the pricing page", "state": "open", "labels": "[]", "assignee": "mfeld",
+           "assignee_email": "marcus@example.com", "due_date": None,
+           "created_at": MONDAY + timedelta(days=1), "updated_at": MONDAY + timedelta(days=1), "closed_at": None,
+           "occurred_at": MONDAY + timedelta(days=1), "file_sha256": "f" * 64}
+    row.update(overrides)
+    return row
+
+
+def moments(t: dict, directory: PersonDirectory) -> list[tuple[str, datetime]]:
+    return [(r["status"], r["occurred_at"]) for r in ticket_candidates(t, directory, MONDAY.date(), MONDAY, NEXT_MONDAY)]
+
+
+def test_a_ticket_opened_this_week_is_an_open_candidate(directory: PersonDirectory) -> None:
+    rows = ticket_candidates(ticket(due_date=date(2026, 10, 20)), directory, MONDAY.date(), MONDAY, NEXT_MONDAY)
+    (row,) = rows
+    assert list(row) == CANDIDATE_COLUMNS or set(row) == set(CANDIDATE_COLUMNS)
+    assert (row["origin"], row["status"], row["owner_person_id"], row["due_date"]) == (
+        "ticket", "open", "marcus.feld", date(2026, 10, 20))
+    assert row["evidence_text"] == "acme/web#42: Fix the pricing page"
+    assert row["quarantine_reason"] is None
+
+
+def test_ticket_moments_inside_the_window_only(directory: PersonDirectory) -> None:
+    inside, before, after = MONDAY + timedelta(days=2), MONDAY - timedelta(seconds=1), NEXT_MONDAY
+    assert moments(ticket(created_at=before, state="closed", closed_at=inside), directory) == [("closed", inside)]
+    assert moments(ticket(created_at=inside, state="closed", closed_at=after), directory) == [("open", inside)]
+    assert moments(ticket(created_at=MONDAY, state="done", closed_at=inside), directory) == [
+        ("open", MONDAY), ("done", inside)]  # the window's start is inside, its end is not
+    assert moments(ticket(created_at=before, state="closed", closed_at=after), directory) == []
+    assert moments(ticket(created_at=None, occurred_at=inside), directory) == [("open", inside)]
+
+
+def test_jira_done_without_a_resolution_date_finishes_at_its_last_update(directory: PersonDirectory) -> None:
+    updated = MONDAY + timedelta(days=3)
+    assert moments(ticket(created_at=MONDAY - timedelta(days=30), state="done", updated_at=updated), directory) == [
+        ("done", updated)]
+
+
+def test_a_reopened_ticket_is_closed_then_open_again(directory: PersonDirectory) -> None:
+    closed, reopened = MONDAY + timedelta(days=2), MONDAY + timedelta(days=4)
+    t = ticket(created_at=MONDAY - timedelta(days=30), state="open", closed_at=closed, updated_at=reopened)
+    assert moments(t, directory) == [("closed", closed), ("open", reopened)]
+    # A stale closing date with nothing after it finishes nothing: the ticket is open.
+    assert moments(ticket(created_at=MONDAY - timedelta(days=30), state="in_progress", closed_at=closed,
+                          updated_at=closed), directory) == []
+
+
+def test_pull_requests_are_not_action_items(directory: PersonDirectory) -> None:
+    assert moments(ticket(labels='["bug", "pull-request"]'), directory) == []
+
+
+def test_ticket_owner_by_login_when_the_email_is_unknown(directory: PersonDirectory) -> None:
+    directory.people["marcus.feld"].github_login = None
+    directory.observe("mfeld", "marcus@example.com", kind="github")
+    row = ticket_candidates(ticket(assignee_email=None), directory, MONDAY.date(), MONDAY, NEXT_MONDAY)[0]
+    assert row["owner_person_id"] == "marcus.feld"
+    unassigned = ticket_candidates(ticket(assignee=None, assignee_email=None), directory, MONDAY.date(), MONDAY,
+                                   NEXT_MONDAY)[0]
+    assert (unassigned["owner_text"], unassigned["owner_person_id"]) == (None, None)
+
+
+def test_ticket_candidate_ids_are_stable_and_distinct(directory: PersonDirectory) -> None:
+    t = ticket(created_at=MONDAY + timedelta(hours=1), state="closed", closed_at=MONDAY + timedelta(days=1))
+    first = ticket_candidates(t, directory, MONDAY.date(), MONDAY, NEXT_MONDAY)
+    assert [r["candidate_id"] for r in first] == [r["candidate_id"] for r in
+                                                 ticket_candidates(t, directory, MONDAY.date(), MONDAY, NEXT_MONDAY)]
+    assert len({r["candidate_id"] for r in first}) == 2
