@@ -1,14 +1,16 @@
 """The ``action_item_candidates`` asset: what the model (and the trackers) say needs doing.
 
-For one week: every meeting and e-mail goes through the extraction loop (cached, ledgered,
-retried), each answer is grounded in its source lines or quarantined with a reason, and every
-ticket created or closed that week becomes a candidate of its own. Checks on the same step
-report chunks the model failed on and how much of its output was grounded.
+For one week: every meeting and e-mail goes through the extraction engine (cached, ledgered,
+retried, within the run's budget; or, in Batch API mode, submitted as a batch whose answers
+``llm_batch_sensor`` collects), each answer is grounded in its source lines or quarantined with
+a reason, and every ticket created or closed that week becomes a candidate of its own. What
+became of each chunk (its summary, decisions and open questions too) goes to
+``document_extractions``. Checks on the same step report chunks without an answer, how much of
+the model's output was grounded, and whether the budget stopped the run.
 """
 
 
 import json
-import statistics
 from datetime import date
 from typing import Any
 
@@ -23,10 +25,15 @@ from assistant_pipelines.candidates import (
     drop_chunk_duplicates,
     ticket_candidates,
 )
-from assistant_pipelines.llm.extract import ChunkOutcome, SourceDocument, extract_documents
-from assistant_pipelines.llm.ledger import WarehouseCallStore
+from assistant_pipelines.llm.batch import submit_batch
+from assistant_pipelines.llm.budget import BudgetError
+from assistant_pipelines.llm.extract import CallRecord, ChunkOutcome, SourceDocument, run_extraction
+from assistant_pipelines.llm.ledger import WarehouseCallStore, summarize_calls
 from assistant_pipelines.partitions import week_window
 from assistant_pipelines.resources import LLMResource, TeamResource, WarehouseResource
+
+# Runs the batch sensor requests carry this tag (its value: the batch id).
+BATCH_RUN_TAG = "assistant/llm_batch"
 
 
 def _source_document(row: dict[str, Any], tz: Any, directory: Any) -> tuple[SourceDocument, DocumentContext]:
@@ -42,12 +49,34 @@ def _source_document(row: dict[str, Any], tz: Any, directory: Any) -> tuple[Sour
     return source, context
 
 
-def _latency_metadata(outcomes: list[ChunkOutcome]) -> dict[str, Any]:
-    latencies = sorted(c.latency_ms for o in outcomes for c in o.calls if c.latency_ms and c.outcome != "cache_hit")
-    if not latencies:
-        return {}
-    q = statistics.quantiles(latencies, n=100, method="inclusive") if len(latencies) > 1 else latencies * 99
-    return {"latency_p50_ms": round(q[49], 1), "latency_p95_ms": round(q[94], 1), "latency_p99_ms": round(q[98], 1)}
+class _Progress:
+    """Logs failures as they happen and progress every ``every`` chunks, not every chunk: each
+    log line is an event in the Dagster instance."""
+
+    def __init__(self, context: AssetExecutionContext, total_docs: int, every: int = 100) -> None:
+        self.context = context
+        self.total_docs = total_docs
+        self.every = every
+        self.done = 0
+        self.failures = 0
+        self.docs: set[str] = set()
+
+    def __call__(self, outcome: ChunkOutcome) -> None:  # called under the runner's lock
+        self.done += 1
+        self.docs.add(outcome.document_id)
+        if outcome.status == "failed" and self.failures < 50:
+            self.failures += 1
+            self.context.log.warning(f"{outcome.document_id} chunk {outcome.chunk.index + 1}/"
+                                     f"{outcome.chunk_count} FAILED: {outcome.error}")
+        if self.done % self.every == 0:
+            self.context.log.info(f"{self.done} chunks done, {len(self.docs)}/{self.total_docs} documents touched")
+
+
+def _status_counts(outcomes: list[ChunkOutcome]) -> dict[str, int]:
+    counts = {"ok": 0, "failed": 0, "skipped_budget": 0, "pending_batch": 0}
+    for outcome in outcomes:
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+    return counts
 
 
 def build_extraction_asset(weeks: dg.PartitionsDefinition) -> dg.AssetsDefinition:
@@ -62,6 +91,8 @@ def build_extraction_asset(weeks: dg.PartitionsDefinition) -> dg.AssetsDefinitio
                               description="Every chunk of every meeting and e-mail got a valid answer."),
             dg.AssetCheckSpec("evidence_grounded", asset="action_item_candidates",
                               description="At least 60% of model items are grounded in their cited lines."),
+            dg.AssetCheckSpec("within_budget", asset="action_item_candidates",
+                              description="The run's token and dollar budget was not reached."),
         ],
     )
     def action_item_candidates(context: AssetExecutionContext, warehouse: WarehouseResource,
@@ -73,66 +104,101 @@ def build_extraction_asset(weeks: dg.PartitionsDefinition) -> dg.AssetsDefinitio
         ``quarantine_reason`` and stay out of ``action_items``."""
         monday, start, end = week_window(context)
         week: date = monday
+        try:
+            settings = llm.extraction_settings()
+            batch_backend = llm.get_batch_backend() if llm.mode == "batch" else None
+        except ValueError as exc:
+            raise dg.Failure(description=str(exc)) from None
+        run_id = context.run.run_id
+        outcomes: list[ChunkOutcome] = []
+        calls: list[CallRecord] = []
+        extra: dict[str, Any] = {}
+        budget_note = "no budget set"
+        budget_reached = False
         with warehouse.open() as wh:
             directory = load_directory_from_warehouse(wh)
             docs = [_source_document(r, team.tz, directory)
                     for r in wh.run_file("week_extractable_documents", {"week": week})]
             contexts = {source.document_id: ctx for source, ctx in docs}
+            sources = [source for source, _ in docs]
             rows: list[dict[str, Any]] = []
-            outcomes: list[ChunkOutcome] = []
-            if docs:
-                backend = llm.get_backend()
-                store = WarehouseCallStore(wh, context.run.run_id)
-                total = sum(1 for _ in docs)
-                for outcome in extract_documents(
-                    [source for source, _ in docs], backend, store, concurrency=llm.concurrency,
-                    budget_tokens=llm.chunk_tokens, overlap_lines=llm.overlap_lines, max_tokens=llm.max_tokens,
-                ):
-                    outcomes.append(outcome)
-                    done_docs = len({o.document_id for o in outcomes})
-                    context.log.info(
-                        f"[{done_docs}/{total}] {outcome.document_id} chunk {outcome.chunk.index + 1}/"
-                        f"{outcome.chunk_count}: " + (f"FAILED: {outcome.error}" if outcome.result is None else
-                        f"{len(outcome.result.action_items)} items{' (cached)' if outcome.from_cache else ''}")
-                    )
-                    if outcome.result is None:
-                        continue
-                    rows += build_candidates(
-                        outcome.result.action_items, contexts[outcome.document_id],
-                        chunk_index=outcome.chunk.index, first_line=outcome.chunk.first_line,
-                        last_line=outcome.chunk.last_line, directory=directory, model=outcome.model,
-                        prompt_version=outcome.prompt_version, input_hash=outcome.chunk.input_hash,
-                    )
-                rows = drop_chunk_duplicates(rows)
+            with WarehouseCallStore(wh, run_id) as store:
+                if sources:
+                    try:
+                        if batch_backend is not None:
+                            submission = submit_batch(
+                                sources, batch_backend, store, settings, week=week, run_id=run_id,
+                                automatic=BATCH_RUN_TAG in context.run.tags, max_batch_attempts=llm.max_batch_attempts)
+                            outcomes, calls = submission.outcomes, submission.calls
+                            extra = {"batch_id": submission.batch_id or "none",
+                                     "batch_requests": submission.submitted_requests,
+                                     "batch_chunks": submission.submitted_chunks}
+                            if submission.error:
+                                context.log.error(f"submitting the batch failed: {submission.error}")
+                            elif submission.batch_id:
+                                context.log.info(f"submitted {submission.submitted_chunks} chunks in "
+                                                 f"{submission.submitted_requests} requests as batch "
+                                                 f"{submission.batch_id}; llm_batch_sensor collects the answers")
+                        else:
+                            progress = _Progress(context, len(sources))
+                            run = run_extraction(sources, llm.get_backend(), store, settings, on_outcome=progress)
+                            outcomes, calls = run.outcomes, run.calls
+                            extra = {"requests": run.requests, "packed_requests": run.packed_requests}
+                            if run.limiter is not None:
+                                extra.update({"concurrency_limit_lowest": run.limiter.lowest_limit,
+                                              "concurrency_cuts_on_429": run.limiter.cuts,
+                                              "peak_in_flight": run.limiter.peak_in_flight})
+                            if run.budget is not None:
+                                budget_note = run.budget.describe()
+                                budget_reached = run.budget_reached
+                    except BudgetError as exc:
+                        raise dg.Failure(description=str(exc)) from None
+                    version = outcomes[0].prompt_version if outcomes else ""
+                    for outcome in outcomes:
+                        if outcome.result is None:
+                            continue
+                        rows += build_candidates(
+                            outcome.result.action_items, contexts[outcome.document_id],
+                            chunk_index=outcome.chunk.index, first_line=outcome.chunk.first_line,
+                            last_line=outcome.chunk.last_line, directory=directory, model=outcome.model,
+                            prompt_version=outcome.prompt_version, input_hash=outcome.input_hash,
+                        )
+                    rows = drop_chunk_duplicates(rows)
+                    if outcomes:
+                        store.write_extractions(week, version, outcomes[0].model, outcomes)
             for ticket in wh.run_file("window_ticket_events", {"window_start": start, "window_end": end}):
                 rows += ticket_candidates(ticket, directory, week, start, end)
             wh.replace_where("action_item_candidates", "week_start = :week", {"week": week},
                              CANDIDATE_COLUMNS, rows)
 
-        failed = [o for o in outcomes if o.result is None]
+        counts = _status_counts(outcomes)
+        skipped = [o for o in outcomes if o.status == "skipped_budget"]
+        budget_reached = budget_reached or bool(skipped)
+        not_extracted = [o for o in outcomes if o.status != "ok"]
         model_rows = [r for r in rows if r["origin"] == "llm"]
         grounded = sum(1 for r in model_rows if r["quarantine_reason"] is None)
-        calls = [c for o in outcomes for c in o.calls]
-        tokens_in = sum(c.tokens_in or 0 for c in calls)
-        tokens_out = sum(c.tokens_out or 0 for c in calls)
-        cost = sum(c.cost_usd or 0.0 for c in calls)
         grounded_share = grounded / len(model_rows) if model_rows else 1.0
+        if budget_reached:
+            context.log.warning(f"the run's budget was reached ({budget_note}): {len(skipped)} chunks skipped; "
+                                "the next run picks them up")
         return dg.MaterializeResult(
             metadata={
                 "week": week.isoformat(),
+                "mode": llm.mode,
                 "documents": len(docs),
                 "chunks": len(outcomes),
-                "model_calls": sum(1 for c in calls if c.outcome != "cache_hit"),
-                "cache_hits": sum(1 for c in calls if c.outcome == "cache_hit"),
-                "failed_chunks": len(failed),
-                "tokens_in": tokens_in,
-                "tokens_out": tokens_out,
-                "cost_usd": round(cost, 6),
+                "chunks_ok": counts["ok"],
+                "failed_chunks": counts["failed"],
+                "skipped_for_budget": counts["skipped_budget"],
+                "pending_in_batch": counts["pending_batch"],
+                **summarize_calls(calls),
+                "budget": budget_note,
+                "budget_reached": budget_reached,
+                **extra,
                 "candidates": len(rows),
                 "from_model": len(model_rows),
                 "from_tickets": len(rows) - len(model_rows),
                 "quarantined": sum(1 for r in rows if r["quarantine_reason"]),
-                **_latency_metadata(outcomes),
                 "preview": dg.MetadataValue.md("\n".join(
                     f"- {'~~' if r['quarantine_reason'] else ''}{r['task']}{'~~' if r['quarantine_reason'] else ''}"
                     f" — {r['owner_text'] or 'unassigned'}{', due ' + str(r['due_date']) if r['due_date'] else ''}"
@@ -141,17 +207,27 @@ def build_extraction_asset(weeks: dg.PartitionsDefinition) -> dg.AssetsDefinitio
             check_results=[
                 dg.AssetCheckResult(
                     check_name="every_chunk_extracted",
-                    passed=not failed,
+                    passed=not not_extracted,
                     severity=dg.AssetCheckSeverity.WARN,
-                    metadata={"failed_chunks": len(failed), "failures": dg.MetadataValue.md(
-                        "\n".join(f"- {o.document_id} chunk {o.chunk.index}: {o.error}" for o in failed[:20]) or "none")},
-                    description="Failed chunks are re-tried by the next run (nothing is cached for them).",
+                    metadata={**{k: v for k, v in counts.items()}, "not_extracted": dg.MetadataValue.md(
+                        "\n".join(f"- {o.document_id} chunk {o.chunk.index}: {o.status}: {o.error}"
+                                  for o in not_extracted[:20]) or "none")},
+                    description="Chunks without an answer are tried again by the next run (nothing is "
+                                "cached for them); chunks in a batch arrive through llm_batch_sensor.",
                 ),
                 dg.AssetCheckResult(
                     check_name="evidence_grounded",
                     passed=grounded_share >= 0.6,
                     severity=dg.AssetCheckSeverity.WARN,
                     metadata={"grounded_share": round(grounded_share, 3), "model_items": len(model_rows)},
+                ),
+                dg.AssetCheckResult(
+                    check_name="within_budget",
+                    passed=not budget_reached,
+                    severity=dg.AssetCheckSeverity.WARN,
+                    metadata={"budget": budget_note, "skipped_for_budget": len(skipped)},
+                    description=(f"The budget stopped the run: {len(skipped)} chunks were skipped and are picked "
+                                 "up by the next run." if budget_reached else "The run stayed within its budget."),
                 ),
             ],
         )

@@ -1,9 +1,11 @@
 """The two ways to reach a model, behind one small interface.
 
 ``OpenAIBackend``: the ``openai`` client against any OpenAI-compatible endpoint (OpenAI,
-vLLM, Ollama, a llama.cpp server). ``LocalLlamaBackend``: llama-cpp-python in this process,
-the model loaded once per process. Both return a :class:`Completion`; neither validates the
-answer (``extract.py`` does, whatever the backend promised).
+vLLM, Ollama, a llama.cpp server), with the client's own retries switched off: the extraction
+loop owns the one retry policy, so every attempt is ledgered. ``LocalLlamaBackend``:
+llama-cpp-python in this process, the model loaded once per process with one thread per
+physical core. Both return a :class:`Completion` or raise :class:`BackendError`; neither
+validates the answer (``extract.py`` does, whatever the backend promised).
 """
 
 from __future__ import annotations
@@ -15,13 +17,30 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from assistant_pipelines.llm.limiter import parse_retry_after
+
+# What went wrong, as recorded in ``llm_calls.outcome``; the retryable ones may pass if tried later.
+RETRYABLE_KINDS = frozenset({"rate_limited", "server_error", "timeout", "connection_error", "malformed_response"})
+
 
 class BackendError(RuntimeError):
-    """The endpoint or the model could not answer: ``retryable`` says if trying later may help."""
+    """The endpoint or the model could not answer.
 
-    def __init__(self, message: str, *, retryable: bool) -> None:
+    ``kind`` is one of ``rate_limited``, ``server_error``, ``timeout``, ``connection_error``,
+    ``malformed_response`` (retryable) or ``rejected``, ``unavailable`` (not);
+    ``retry_after_s`` is the wait the server asked for, ``status`` the HTTP status if any."""
+
+    def __init__(self, message: str, *, kind: str, retry_after_s: float | None = None,
+                 status: int | None = None, latency_s: float | None = None) -> None:
         super().__init__(message)
-        self.retryable = retryable
+        self.kind = kind
+        self.retry_after_s = retry_after_s
+        self.status = status
+        self.latency_s = latency_s
+
+    @property
+    def retryable(self) -> bool:
+        return self.kind in RETRYABLE_KINDS
 
 
 @dataclass(frozen=True)
@@ -60,20 +79,20 @@ class OpenAIBackend:
         max_concurrency: int = 8,
         response_format: str = "json_schema",
         timeout_s: float = 120.0,
-        max_retries: int = 4,
     ) -> None:
         import openai
 
+        if response_format not in {"json_schema", "json_object"}:
+            raise ValueError(f"response_format must be 'json_schema' or 'json_object', not {response_format!r}")
         self.model = model
         self.max_concurrency = max_concurrency
         self.response_format = response_format
-        # The client retries 429 (honouring Retry-After), 5xx, time-outs and connection errors
-        # with exponential back-off and jitter; we add the repair retry for bad output on top.
-        self._client = openai.OpenAI(
+        # max_retries=0: one retry policy (extract.py's), and every attempt in the ledger.
+        self.client = openai.OpenAI(
             base_url=base_url,
             api_key=api_key or "not-needed",
             timeout=timeout_s,
-            max_retries=max_retries,
+            max_retries=0,
         )
 
     def _response_format(self, schema: dict[str, Any]) -> dict[str, Any]:
@@ -84,37 +103,56 @@ class OpenAIBackend:
             "json_schema": {"name": "extraction", "strict": True, "schema": schema},
         }
 
+    def request_body(self, messages: list[dict[str, str]], schema: dict[str, Any], max_tokens: int) -> dict[str, Any]:
+        """The chat completion request, as sent now or as a line of a Batch API file."""
+        return {
+            "model": self.model,
+            "messages": messages,
+            "response_format": self._response_format(schema),
+            "temperature": 0,
+            "max_tokens": max_tokens,
+        }
+
     def complete(self, messages: list[dict[str, str]], schema: dict[str, Any], max_tokens: int) -> Completion:
         import openai
 
         started = time.monotonic()
-        try:
-            response = self._client.chat.completions.create(
-                model=self.model,
-                messages=messages,  # type: ignore[arg-type]
-                response_format=self._response_format(schema),  # type: ignore[arg-type]
-                temperature=0,
-                max_tokens=max_tokens,
+
+        def fail(message: str, kind: str, exc: Exception | None = None) -> BackendError:
+            response = getattr(exc, "response", None)
+            return BackendError(
+                message, kind=kind,
+                retry_after_s=parse_retry_after(response.headers) if response is not None else None,
+                status=getattr(exc, "status_code", None),
+                latency_s=time.monotonic() - started,
             )
+
+        try:
+            response = self.client.chat.completions.create(**self.request_body(messages, schema, max_tokens))
         except openai.AuthenticationError as exc:
-            raise BackendError(f"the endpoint refused the API key (HTTP {exc.status_code})", retryable=False) from None
+            raise fail(f"the endpoint refused the API key (HTTP {exc.status_code})", "rejected", exc) from None
         except openai.NotFoundError as exc:
-            raise BackendError(f"the endpoint does not know model {self.model!r} (HTTP {exc.status_code})", retryable=False) from None
-        except openai.BadRequestError as exc:
-            raise BackendError(f"the endpoint rejected the request: {_short(exc)}", retryable=False) from None
+            raise fail(f"the endpoint does not know model {self.model!r} (HTTP {exc.status_code})", "rejected", exc) from None
         except openai.RateLimitError as exc:
-            raise BackendError(f"rate limited after retries: {_short(exc)}", retryable=True) from None
+            raise fail(f"rate limited (HTTP 429): {_short(exc)}", "rate_limited", exc) from None
         except openai.APITimeoutError:
-            raise BackendError("the endpoint timed out after retries", retryable=True) from None
+            raise fail("the endpoint did not answer in time", "timeout") from None
         except openai.APIConnectionError as exc:
-            raise BackendError(f"cannot reach the endpoint: {_short(exc)}", retryable=True) from None
+            raise fail(f"cannot reach the endpoint: {_short(exc)}", "connection_error") from None
+        except openai.InternalServerError as exc:
+            raise fail(f"HTTP {exc.status_code}: {_short(exc)}", "server_error", exc) from None
         except openai.APIStatusError as exc:
-            raise BackendError(f"HTTP {exc.status_code} after retries: {_short(exc)}", retryable=True) from None
-        except (ValueError, TypeError) as exc:  # a body that is not the API's shape
-            raise BackendError(f"malformed response from the endpoint: {exc}", retryable=True) from None
+            if exc.status_code in (408, 409) or exc.status_code >= 500:
+                raise fail(f"HTTP {exc.status_code}: {_short(exc)}", "server_error", exc) from None
+            raise fail(f"the endpoint rejected the request (HTTP {exc.status_code}): {_short(exc)}",
+                       "rejected", exc) from None
+        except openai.APIError as exc:  # e.g. a response that fails the client's own validation
+            raise fail(f"unexpected answer from the endpoint: {_short(exc)}", "malformed_response") from None
+        except (ValueError, TypeError) as exc:  # a body that is not JSON or not the API's shape
+            raise fail(f"malformed response from the endpoint: {_short(exc)}", "malformed_response") from None
         latency = time.monotonic() - started
-        if not response.choices:
-            raise BackendError("the endpoint answered with no choices", retryable=True)
+        if not getattr(response, "choices", None):
+            raise BackendError("the endpoint answered with no choices", kind="malformed_response", latency_s=latency)
         choice = response.choices[0]
         usage = response.usage
         return Completion(
@@ -136,9 +174,35 @@ _LOADED: dict[tuple[str, int, int], Any] = {}
 _LOAD_LOCK = threading.Lock()
 
 
+def physical_cores() -> int | None:
+    """Physical cores from ``/proc/cpuinfo`` (Linux), or ``None`` where it cannot be read."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return None
+    cores: set[tuple[str, str]] = set()
+    physical = core = ""
+    for line in text.splitlines() + [""]:
+        name, _, value = line.partition(":")
+        name = name.strip()
+        if name == "physical id":
+            physical = value.strip()
+        elif name == "core id":
+            core = value.strip()
+        elif not line.strip() and core:
+            cores.add((physical, core))
+            physical = core = ""
+    return len(cores) or None
+
+
 def default_threads() -> int:
-    """llama.cpp is fastest with one thread per physical core; more threads only contend."""
-    return max(1, os.cpu_count() or 1)
+    """llama.cpp is fastest with one thread per physical core (hyper-threads only contend),
+    and never more than the CPUs this process may run on (containers, ``taskset``)."""
+    try:
+        allowed = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        allowed = os.cpu_count() or 1
+    return max(1, min(allowed, physical_cores() or allowed))
 
 
 class LocalLlamaBackend:
@@ -154,16 +218,17 @@ class LocalLlamaBackend:
         self.n_threads = n_threads or default_threads()
         self._call_lock = threading.Lock()
 
-    def _llama(self) -> Any:
+    def llama(self) -> Any:
+        """The loaded model, shared by every backend object of this process with these settings."""
         key = (str(self.model_path), self.n_ctx, self.n_threads)
         with _LOAD_LOCK:
             if key not in _LOADED:
                 try:
                     from llama_cpp import Llama
                 except ImportError as exc:  # pragma: no cover - the package is a dependency
-                    raise BackendError(f"llama-cpp-python is not installed: {exc}", retryable=False) from None
+                    raise BackendError(f"llama-cpp-python is not installed: {exc}", kind="unavailable") from None
                 if not self.model_path.is_file():
-                    raise BackendError(f"model file not found: {self.model_path}", retryable=False)
+                    raise BackendError(f"model file not found: {self.model_path}", kind="unavailable")
                 try:
                     _LOADED[key] = Llama(
                         model_path=str(self.model_path),
@@ -173,22 +238,27 @@ class LocalLlamaBackend:
                         verbose=False,
                     )
                 except (ValueError, RuntimeError) as exc:
-                    raise BackendError(f"cannot load {self.model_path.name}: {exc}", retryable=False) from None
+                    raise BackendError(f"cannot load {self.model_path.name}: {exc}", kind="unavailable") from None
             return _LOADED[key]
 
     def complete(self, messages: list[dict[str, str]], schema: dict[str, Any], max_tokens: int) -> Completion:
-        llama = self._llama()
-        started = time.monotonic()
+        llama = self.llama()
         with self._call_lock:
-            # In process, only {"type": "json_object", "schema": …} constrains decoding
-            # (json_schema is silently ignored; DESIGN.md §5).
-            response = llama.create_chat_completion(
-                messages=messages,
-                response_format={"type": "json_object", "schema": schema},
-                temperature=0.0,
-                max_tokens=max_tokens,
-                seed=0,
-            )
+            started = time.monotonic()
+            try:
+                # In process, only {"type": "json_object", "schema": …} constrains decoding
+                # (json_schema is silently ignored; DESIGN.md §5).
+                response = llama.create_chat_completion(
+                    messages=messages,
+                    response_format={"type": "json_object", "schema": schema},
+                    temperature=0.0,
+                    max_tokens=max_tokens,
+                    seed=0,
+                )
+            except ValueError as exc:  # e.g. the prompt does not fit the context window
+                raise BackendError(f"the local model cannot take this request: {exc}", kind="rejected",
+                                   latency_s=time.monotonic() - started) from None
+            latency = time.monotonic() - started
         choice = response["choices"][0]
         usage = response.get("usage") or {}
         return Completion(
@@ -197,5 +267,5 @@ class LocalLlamaBackend:
             tokens_in=usage.get("prompt_tokens"),
             tokens_out=usage.get("completion_tokens"),
             model=self.model,
-            latency_s=time.monotonic() - started,
+            latency_s=latency,
         )

@@ -3,6 +3,7 @@
 Prices change; the table is a best estimate as of November 2026 and can be overridden with
 ``ASSISTANT_LLM_PRICE_IN`` / ``ASSISTANT_LLM_PRICE_OUT`` (per million tokens). The local model
 costs nothing per call. An unknown hosted model is recorded with no cost rather than a guess.
+The Batch API costs half the synchronous price (OpenAI's published discount).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ PRICES_PER_MILLION: dict[str, tuple[float, float]] = {
     "gpt-5-mini": (0.25, 2.00),
     "gpt-5-nano": (0.05, 0.40),
 }
+BATCH_PRICE_FACTOR = 0.5
 
 
 def _override() -> tuple[float, float] | None:
@@ -41,10 +43,13 @@ def price_for(model: str) -> tuple[float, float] | None:
     return None
 
 
-def estimate_cost_usd(backend: str, model: str, tokens_in: int | None, tokens_out: int | None) -> float | None:
+def estimate_cost_usd(backend: str, model: str, tokens_in: int | None, tokens_out: int | None,
+                      *, batch: bool = False) -> float | None:
+    """US$ for one call (``batch``: at Batch API prices); ``None`` when it cannot be known."""
     if backend == "local":
         return 0.0
     price = price_for(model)
     if price is None or tokens_in is None or tokens_out is None:
         return None
-    return round((tokens_in * price[0] + tokens_out * price[1]) / 1_000_000, 8)
+    factor = BATCH_PRICE_FACTOR if batch else 1.0
+    return round((tokens_in * price[0] + tokens_out * price[1]) * factor / 1_000_000, 8)

@@ -266,3 +266,74 @@ GROUP BY 1, 2
 ;
 CREATE OR REPLACE VIEW quarantined_action_items AS
 SELECT * FROM action_item_candidates WHERE quarantine_reason IS NOT NULL
+;
+-- The extraction engine (docs/extraction.md). The ledger gains four columns: ALTER … IF NOT
+-- EXISTS so that warehouses created before them are brought up to date too.
+ALTER TABLE llm_calls ADD COLUMN IF NOT EXISTS request_id TEXT     -- the request (batch custom_id)
+;
+ALTER TABLE llm_calls ADD COLUMN IF NOT EXISTS mode TEXT           -- sync | batch
+;
+ALTER TABLE llm_calls ADD COLUMN IF NOT EXISTS document_ids JSON   -- documents of a packed request
+;
+ALTER TABLE llm_calls ADD COLUMN IF NOT EXISTS http_status INTEGER
+;
+CREATE TABLE IF NOT EXISTS document_extractions (
+    document_id   TEXT NOT NULL,
+    chunk_index   INTEGER NOT NULL,
+    prompt_version TEXT NOT NULL,
+    model         TEXT NOT NULL,
+    week_start    DATE NOT NULL,
+    chunk_count   INTEGER NOT NULL,
+    first_line    INTEGER NOT NULL,
+    last_line     INTEGER NOT NULL,
+    input_hash    TEXT NOT NULL,          -- sha256 of everything the model is shown of the chunk
+    cache_key     TEXT,                   -- the llm_cache entry holding the answer (status ok)
+    status        TEXT NOT NULL,          -- ok | failed | skipped_budget | pending_batch
+    error         TEXT,                   -- why it failed or was skipped
+    from_cache    BOOLEAN NOT NULL,
+    packed        BOOLEAN NOT NULL,       -- asked together with other short documents
+    action_item_count INTEGER,
+    summary       TEXT,
+    decisions     JSON,
+    open_questions JSON,
+    run_id        TEXT,
+    extracted_at  TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (document_id, chunk_index, prompt_version, model)
+)
+;
+CREATE TABLE IF NOT EXISTS llm_batches (
+    batch_id      TEXT PRIMARY KEY,       -- the provider's batch id
+    status        TEXT NOT NULL,          -- the provider's: validating | in_progress | finalizing | completed | failed | expired | cancelled
+    model         TEXT NOT NULL,
+    prompt_version TEXT NOT NULL,
+    input_file_id TEXT NOT NULL,
+    output_file_id TEXT,
+    error_file_id TEXT,
+    request_count INTEGER NOT NULL,
+    completed_count INTEGER,
+    failed_count  INTEGER,
+    weeks         JSON NOT NULL,          -- week partitions re-materialized when it is ingested
+    run_id        TEXT,                   -- the run that submitted it
+    created_at    TIMESTAMPTZ NOT NULL,
+    checked_at    TIMESTAMPTZ,
+    ingested_at   TIMESTAMPTZ,            -- NULL while the batch is open
+    error         TEXT
+)
+;
+CREATE TABLE IF NOT EXISTS llm_batch_items (
+    batch_id      TEXT NOT NULL,
+    custom_id     TEXT NOT NULL,          -- the request line; packed chunks share one
+    member_index  INTEGER NOT NULL,       -- position in a packed request (its id is D<n+1>)
+    cache_key     TEXT NOT NULL,          -- where the chunk's answer is stored
+    document_id   TEXT NOT NULL,
+    chunk_index   INTEGER NOT NULL,
+    input_hash    TEXT NOT NULL,
+    week_start    DATE NOT NULL,
+    packed        BOOLEAN NOT NULL,
+    attempt       INTEGER NOT NULL,       -- 1 for the first batch this chunk was in
+    status        TEXT NOT NULL,          -- pending | ok | failed
+    outcome       TEXT,                   -- as llm_calls.outcome
+    error         TEXT,
+    bad_answer    TEXT,                   -- an unusable answer, shown to the model in the next batch
+    PRIMARY KEY (batch_id, cache_key)
+)

@@ -1,0 +1,160 @@
+"""The ``action_item_candidates`` asset and ``llm_batch_sensor`` in Dagster, in process: the
+metadata and checks a person sees, ``document_extractions``, the budget stop, and the Batch API
+round trip (asset submits, sensor collects and asks for the week again, the re-run hits the
+cache)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+
+import dagster as dg
+import pytest
+
+from assistant_pipelines.assets.extraction import BATCH_RUN_TAG, build_extraction_asset
+from assistant_pipelines.partitions import weekly_partitions
+from assistant_pipelines.resources import LLMResource, TeamResource, WarehouseResource
+from assistant_pipelines.sensors.batch import llm_batch_sensor
+from assistant_pipelines.warehouse import open_warehouse
+from tests.fakes.openai_server import FakeOpenAIServer
+from tests.llm.conftest import extraction_model
+
+WEEK = "2026-10-05"
+DOCS = [
+    ("meeting-a", "meeting", "Kestrel planning", datetime(2026, 10, 6, 8, tzinfo=UTC),
+     "Mira: I'll draft the kestrel rollout plan by Friday.\nTomas: Sounds good.\nTomas: I'll review the budget."),
+    ("email-b", "email", "Harbor budget", datetime(2026, 10, 7, 9, tzinfo=UTC),
+     "Hi,\nI'll send the harbor budget draft tomorrow.\nOla"),
+    ("email-c", "email", "Dock access", datetime(2026, 10, 8, 9, tzinfo=UTC),
+     "Hello,\nI'll renew the dock access badges this week.\nPer"),
+]
+
+
+def seed(url: str) -> None:
+    with open_warehouse(url) as wh:
+        wh.ensure_schema()
+        rows = [{"document_id": d, "kind": k, "source_file": f"{d}.txt", "title": t, "occurred_at": at,
+                 "week_start": datetime(2026, 10, 5).date(), "author_person_id": None, "author": "Ola",
+                 "participants": "[]", "thread_id": None, "url": None, "text": text,
+                 "content_hash": hashlib.sha256(text.encode()).hexdigest()} for d, k, t, at, text in DOCS]
+        wh.insert_rows("documents", list(rows[0]), rows)
+
+
+def resources(url: str, server: FakeOpenAIServer, tmp_path, **llm) -> dict:
+    return {
+        "warehouse": WarehouseResource(url=url),
+        "llm": LLMResource(backend="openai", model="fake-model", base_url=server.base_url, api_key=server.api_key,
+                           concurrency=2, retry_base_s=0.01, **llm),
+        "team": TeamResource(home=str(tmp_path), inbox=str(tmp_path / "inbox"), timezone="Europe/Berlin"),
+    }
+
+
+def materialize(url, server, tmp_path, tags=None, **llm) -> dg.ExecuteInProcessResult:
+    asset = build_extraction_asset(weekly_partitions(WEEK, "Europe/Berlin"))
+    return dg.materialize([asset], partition_key=WEEK, resources=resources(url, server, tmp_path, **llm),
+                          tags=tags, raise_on_error=True)
+
+
+def metadata(result: dg.ExecuteInProcessResult) -> dict:
+    [event] = result.get_asset_materialization_events()
+    return {k: v.value for k, v in event.materialization.metadata.items()}
+
+
+def checks(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
+    return {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+
+@pytest.fixture
+def url(tmp_path) -> str:
+    address = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+    seed(address)
+    return address
+
+
+def test_sync_run_reports_calls_cost_latency_and_stores_summaries(url, tmp_path, monkeypatch):
+    monkeypatch.setenv("ASSISTANT_LLM_PRICE_IN", "0.15")
+    monkeypatch.setenv("ASSISTANT_LLM_PRICE_OUT", "0.60")
+    with FakeOpenAIServer(extraction_model, latency_s=0.02) as server:
+        first = materialize(url, server, tmp_path, pack_emails=True)
+        second = materialize(url, server, tmp_path, pack_emails=True)
+        assert len(server.chat_requests()) == 2  # the meeting, and the two e-mails in one pack
+    meta = metadata(first)
+    assert (meta["documents"], meta["chunks"], meta["chunks_ok"]) == (3, 3, 3)
+    assert (meta["model_calls"], meta["cache_hits"], meta["packed_requests"]) == (2, 0, 1)
+    assert meta["tokens_in"] > 0 and meta["tokens_out"] > 0 and meta["cost_usd"] > 0
+    assert meta["latency_p50_ms"] >= 20 and meta["latency_p99_ms"] >= meta["latency_p50_ms"]
+    assert meta["candidates"] == 4 and meta["budget_reached"] is False
+    again = metadata(second)
+    assert (again["model_calls"], again["cache_hits"], again["cost_usd"]) == (0, 3, 0)
+    assert all(c.passed for c in checks(first).values())
+    with open_warehouse(url) as wh:
+        rows = wh.query("SELECT * FROM document_extractions ORDER BY document_id")
+        candidates = wh.query("SELECT document_id, task, due_date, evidence_text FROM action_item_candidates "
+                              "ORDER BY document_id, task")
+    assert [(r["document_id"], r["status"], r["packed"]) for r in rows] == [
+        ("email-b", "ok", True), ("email-c", "ok", True), ("meeting-a", "ok", False)]
+    assert rows[2]["summary"] == "One commitment per line." and json.loads(rows[2]["decisions"]) == ["keep the plan"]
+    assert rows[0]["summary"] == "D1 summary" and rows[0]["from_cache"] is True  # the second run's rows
+    by_task = {c["task"]: c for c in candidates}
+    assert by_task["draft the kestrel rollout plan by Friday"]["evidence_text"].startswith("Mira: I'll draft")
+    assert by_task["send the harbor budget draft tomorrow"]["document_id"] == "email-b"
+
+
+def test_budget_stop_is_reported_by_metadata_and_check(url, tmp_path):
+    with FakeOpenAIServer(extraction_model) as server:
+        result = materialize(url, server, tmp_path, budget_tokens=2000, max_tokens=600)
+        assert len(server.chat_requests()) == 1
+    meta = metadata(result)
+    assert meta["skipped_for_budget"] == 2 and meta["budget_reached"] is True
+    assert "of 2,000 tokens" in meta["budget"]
+    check = checks(result)["within_budget"]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert not checks(result)["every_chunk_extracted"].passed
+    with open_warehouse(url) as wh:
+        statuses = wh.query("SELECT status, COUNT(*) AS n FROM document_extractions GROUP BY 1 ORDER BY 1")
+    assert [(s["status"], s["n"]) for s in statuses] == [("ok", 1), ("skipped_budget", 2)]
+
+
+def test_batch_mode_round_trip_through_the_sensor(url, tmp_path):
+    with FakeOpenAIServer(extraction_model, batch_polls_until_done=0) as server:
+        submitted = materialize(url, server, tmp_path, mode="batch")
+        meta = metadata(submitted)
+        assert meta["pending_in_batch"] == 3 and meta["batch_id"].startswith("batch_")
+        assert meta["model_calls"] == 0 and meta["candidates"] == 0
+        assert not checks(submitted)["every_chunk_extracted"].passed
+
+        with dg.build_sensor_context(resources=resources(url, server, tmp_path, mode="batch")) as context:
+            sensor_result = llm_batch_sensor(context)
+        [request] = sensor_result.run_requests
+        assert request.partition_key == WEEK and request.tags[BATCH_RUN_TAG] == meta["batch_id"]
+        assert request.run_key == f"llm-batch:{meta['batch_id']}:{WEEK}"
+
+        rerun = materialize(url, server, tmp_path, tags=dict(request.tags), mode="batch")
+        again = metadata(rerun)
+        assert (again["chunks_ok"], again["cache_hits"], again["batch_id"]) == (3, 3, "none")
+        assert again["candidates"] == 4
+        assert all(c.passed for c in checks(rerun).values())
+        # Nothing open any more: the sensor skips.
+        with dg.build_sensor_context(resources=resources(url, server, tmp_path, mode="batch")) as context:
+            assert "no open batches" in llm_batch_sensor(context).skip_reason.skip_message
+    with open_warehouse(url) as wh:
+        ledger = wh.query("SELECT mode, outcome, COUNT(*) AS n FROM llm_calls GROUP BY 1, 2 ORDER BY 1, 2")
+    assert [(r["mode"], r["outcome"], r["n"]) for r in ledger] == [("batch", "cache_hit", 3), ("batch", "ok", 3)]
+
+
+def test_the_sensor_stays_quiet_in_sync_mode(url, tmp_path):
+    with FakeOpenAIServer(extraction_model) as server, \
+            dg.build_sensor_context(resources=resources(url, server, tmp_path)) as context:
+        result = llm_batch_sensor(context)
+    assert "not 'batch'" in result.skip_reason.skip_message
+
+
+def test_batch_mode_needs_the_openai_backend(url, tmp_path):
+    asset = build_extraction_asset(weekly_partitions(WEEK, "Europe/Berlin"))
+    res = {"warehouse": WarehouseResource(url=url), "llm": LLMResource(backend="local", mode="batch"),
+           "team": TeamResource(home=str(tmp_path), inbox=str(tmp_path), timezone="Europe/Berlin")}
+    result = dg.materialize([asset], partition_key=WEEK, resources=res, raise_on_error=False)
+    assert not result.success
+    failure = result.get_step_failure_events()[0].step_failure_data.error
+    assert "needs ASSISTANT_LLM=openai" in str(failure)

@@ -1,0 +1,68 @@
+"""The real llama.cpp path, in process, with the tiny SmolLM2-135M (schema-valid, not clever).
+
+Kept short: one document, few tokens, one thread (on a busy 2-core machine a second llama.cpp
+thread spins against other processes and runs several times slower)."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant_pipelines.llm import backends
+from assistant_pipelines.llm.backends import LocalLlamaBackend, default_threads, physical_cores
+from assistant_pipelines.llm.extract import (
+    ExtractionSettings,
+    group_requests,
+    plan_work,
+    run_extraction,
+)
+from assistant_pipelines.llm.local_model import ModelUnavailable, smollm2_model_path
+from assistant_pipelines.llm.local_perf import compare_with_llama_cpp
+from tests.llm.conftest import ledger, meeting
+
+pytestmark = pytest.mark.local_model
+
+
+@pytest.fixture(scope="module")
+def smollm2():
+    try:
+        return smollm2_model_path()
+    except ModelUnavailable as exc:
+        pytest.skip(str(exc))
+
+
+def test_thread_count_is_one_per_physical_core_at_most():
+    threads = default_threads()
+    assert 1 <= threads <= (physical_cores() or threads)
+
+
+def test_real_llama_cpp_extraction_is_ledgered(smollm2, wh, store):
+    backend = LocalLlamaBackend(smollm2, n_ctx=2048, n_threads=1)
+    settings = ExtractionSettings(concurrency=4, max_tokens=96)
+    run = run_extraction([meeting(1, lines=2)], backend, store, settings)
+    [outcome] = run.outcomes
+    # SmolLM2 may or may not fit a useful answer in 96 tokens; either way the outcome is an
+    # honest one and every attempt is in the ledger.
+    assert outcome.status in {"ok", "failed"}
+    assert (outcome.result is not None) == (outcome.status == "ok")
+    rows = ledger(wh)
+    assert 1 <= len(rows) <= 2 and rows[0]["backend"] == "local" and rows[0]["cost_usd"] == 0.0
+    assert rows[0]["tokens_in"] > 500 and 0 < rows[0]["tokens_out"] <= 96
+    assert rows[0]["model"] == smollm2.stem
+    # The model was loaded once for this process, and is shared by a new backend object.
+    again = LocalLlamaBackend(smollm2, n_ctx=2048, n_threads=1)
+    assert again.llama() is backend.llama()
+    assert sum(1 for key in backends._LOADED if key[0] == str(smollm2)) == 1
+
+
+def test_our_wrapper_is_as_fast_as_llama_cpp_itself(smollm2):
+    settings = ExtractionSettings()
+    requests = group_requests(plan_work([meeting(2, lines=2), meeting(3, lines=2)], settings), settings)
+    prompts = [r.messages() for r in requests]
+    comparison = compare_with_llama_cpp(smollm2, prompts, requests[0].schema(), max_tokens=24, n_threads=1,
+                                        n_ctx=2048)
+    assert comparison.wrapper.completion_tokens == comparison.direct.completion_tokens > 0
+    assert comparison.wrapper.prompt_tokens == comparison.direct.prompt_tokens > 0
+    assert comparison.wrapper.llama_eval_ms > 0 and comparison.direct.llama_eval_ms > 0
+    # A loose bound (the benchmark prints the real ratio): this catches gross overhead such
+    # as reloading the model or using the wrong thread count, not machine noise.
+    assert 0.5 <= comparison.ratio <= 2.0
