@@ -219,6 +219,12 @@ def command_eval(args: argparse.Namespace) -> int:
     return run_eval_command(args, load_settings())
 
 
+def command_diff_prompts(args: argparse.Namespace) -> int:
+    from assistant_pipelines.llm.diff import run_diff_command
+
+    return run_diff_command(args, load_settings())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="assistant-pipelines", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -238,6 +244,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--limit", type=int, default=None, help="at most this many documents per source")
     evaluate.add_argument("--out", default=None, help="per-item JSONL file (default: $ASSISTANT_HOME/eval/…)")
     evaluate.set_defaults(func=command_eval)
+    from assistant_pipelines.llm.diff import add_diff_arguments
+
+    diff = sub.add_parser("diff-prompts", help="compare two prompt versions' extractions side by side")
+    add_diff_arguments(diff)
+    diff.set_defaults(func=command_diff_prompts)
     return parser
 
 

@@ -16,6 +16,7 @@ from assistant_pipelines.assets.ingest import people, raw_emails, raw_tickets, r
 from assistant_pipelines.assets.reports import build_report_assets
 from assistant_pipelines.partitions import weekly_partitions
 from assistant_pipelines.resources import resources_from_settings
+from assistant_pipelines.sensors.batch import llm_batch_sensor
 from assistant_pipelines.sensors.inbox import inbox_files_sensor
 from assistant_pipelines.sensors.schedules import build_weekly_schedule
 from assistant_pipelines.settings import Settings, load_settings
@@ -46,7 +47,7 @@ def build_definitions(settings: Settings | None = None, resources: dict[str, obj
         asset_checks=[action_items_expectations],
         jobs=[ingest_job, weekly_job],
         schedules=[build_weekly_schedule(weekly_job, settings.timezone)],
-        sensors=[inbox_files_sensor],
+        sensors=[inbox_files_sensor, llm_batch_sensor],
         resources=resources if resources is not None else resources_from_settings(settings),
         # One process per run: a DuckDB file admits one writer, and on 2 cores a subprocess per
         # step costs ~2 s each (DESIGN.md §6).

@@ -82,3 +82,12 @@ def select_lines(
 def selection_summary(original: Sequence[str], selected: Sequence[str]) -> tuple[int, int]:
     """(non-blank lines before, after): how much the selector saved."""
     return sum(1 for line in original if line.strip()), sum(1 for line in selected if line.strip())
+
+
+def lines_for_model(kind: str, lines: Sequence[str]) -> list[str]:
+    """What the model is shown of a document: meetings and long threads through the selector,
+    everything else whole but for filler. One function, so the pipeline and ``eval`` measure
+    and run the same thing."""
+    if kind in {"meeting", "email"}:
+        return select_lines(lines, context=1)
+    return list(lines)

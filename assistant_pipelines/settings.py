@@ -36,6 +36,11 @@ class Settings:
     timezone: str
     dagster_home: Path
     first_week: str | None  # "YYYY-MM-DD": first weekly partition (a Monday); None → default
+    llm_mode: str = "sync"  # "sync" | "batch" (OpenAI Batch API)
+    llm_budget_tokens: int | None = None  # per run; None → no limit
+    llm_budget_usd: float | None = None
+    llm_pack: bool = False  # pack several short e-mails into one request
+    local_threads: int | None = None  # llama.cpp threads; None → one per core
 
     @property
     def tz(self) -> ZoneInfo:
@@ -68,6 +73,11 @@ class Settings:
             "ASSISTANT_SMTP_URL": redact_url(self.smtp_url) if self.smtp_url else "(unset: outbox)",
             "ASSISTANT_TIMEZONE": self.timezone,
             "ASSISTANT_FIRST_WEEK": self.first_week or "(default)",
+            "ASSISTANT_LLM_MODE": self.llm_mode,
+            "ASSISTANT_LLM_BUDGET_TOKENS": str(self.llm_budget_tokens or "(no limit)"),
+            "ASSISTANT_LLM_BUDGET_USD": str(self.llm_budget_usd or "(no limit)"),
+            "ASSISTANT_LLM_PACK": "on" if self.llm_pack else "off",
+            "ASSISTANT_LOCAL_THREADS": str(self.local_threads or "(one per core)"),
             "DAGSTER_HOME": str(self.dagster_home),
         }
 
@@ -159,6 +169,18 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
                 f"ASSISTANT_FIRST_WEEK must be a date like 2026-01-05, not {first_week!r}."
             ) from None
 
+    mode = (get("ASSISTANT_LLM_MODE") or "sync").lower()
+    if mode not in {"sync", "batch"}:
+        raise SettingsError(f"ASSISTANT_LLM_MODE must be 'sync' or 'batch', not {mode!r}.")
+    if mode == "batch" and backend != "openai":
+        raise SettingsError("ASSISTANT_LLM_MODE=batch needs ASSISTANT_LLM=openai: the local model has no Batch API.")
+    budget_tokens = _positive(get("ASSISTANT_LLM_BUDGET_TOKENS"), "ASSISTANT_LLM_BUDGET_TOKENS", int)
+    budget_usd = _positive(get("ASSISTANT_LLM_BUDGET_USD"), "ASSISTANT_LLM_BUDGET_USD", float)
+    local_threads = _positive(get("ASSISTANT_LOCAL_THREADS"), "ASSISTANT_LOCAL_THREADS", int)
+    pack_text = (get("ASSISTANT_LLM_PACK") or "off").lower()
+    if pack_text not in {"on", "off", "true", "false", "1", "0", "yes", "no"}:
+        raise SettingsError(f"ASSISTANT_LLM_PACK must be 'on' or 'off', not {pack_text!r}.")
+
     return Settings(
         home=home,
         inbox=inbox,
@@ -173,7 +195,24 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         timezone=timezone,
         dagster_home=Path(get("DAGSTER_HOME") or home / "dagster").expanduser().resolve(),
         first_week=first_week,
+        llm_mode=mode,
+        llm_budget_tokens=budget_tokens,  # type: ignore[arg-type]
+        llm_budget_usd=budget_usd,  # type: ignore[arg-type]
+        llm_pack=pack_text in {"on", "true", "1", "yes"},
+        local_threads=local_threads,  # type: ignore[arg-type]
     )
+
+
+def _positive(text: str | None, name: str, kind: type) -> int | float | None:
+    if text is None:
+        return None
+    try:
+        value = kind(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise SettingsError(f"{name} must be a positive {'whole ' if kind is int else ''}number, not {text!r}.")
+    return value
 
 
 def _scheme(url: str) -> str:

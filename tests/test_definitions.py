@@ -58,7 +58,7 @@ def test_weeks_start_on_monday_in_the_team_time_zone(tmp_path):
 
 def test_jobs_checks_sensors_and_schedules_are_all_there(tmp_path):
     defs = _defs(tmp_path)
-    assert {s.name for s in defs.sensors} >= {"inbox_files_sensor"}
+    assert {s.name for s in defs.sensors} == {"inbox_files_sensor", "llm_batch_sensor"}
     assert {s.name for s in defs.schedules} == {"weekly_report_schedule"}
     assert defs.resolve_job_def("ingest_job") and defs.resolve_job_def("weekly_job")
     checks = {key.name for key in defs.resolve_asset_graph().asset_check_keys}

@@ -157,7 +157,26 @@ def test_redacted_shows_every_setting_and_no_secret(tmp_path: Path) -> None:
         "ASSISTANT_HOME", "ASSISTANT_INBOX", "ASSISTANT_WAREHOUSE_URL", "ASSISTANT_LLM", "OPENAI_BASE_URL",
         "OPENAI_API_KEY", "ASSISTANT_LLM_MODEL", "ASSISTANT_LLM_CONCURRENCY", "ASSISTANT_LOCAL_MODEL",
         "ASSISTANT_SMTP_URL", "ASSISTANT_TIMEZONE", "ASSISTANT_FIRST_WEEK", "DAGSTER_HOME",
+        "ASSISTANT_LLM_MODE", "ASSISTANT_LLM_BUDGET_TOKENS", "ASSISTANT_LLM_BUDGET_USD", "ASSISTANT_LLM_PACK",
+        "ASSISTANT_LOCAL_THREADS",
     }
+
+
+@pytest.mark.parametrize(("variable", "value"), [
+    ("ASSISTANT_LLM_MODE", "nightly"), ("ASSISTANT_LLM_BUDGET_TOKENS", "-5"), ("ASSISTANT_LLM_BUDGET_USD", "lots"),
+    ("ASSISTANT_LLM_PACK", "maybe"), ("ASSISTANT_LOCAL_THREADS", "0"),
+])
+def test_extraction_settings_are_validated(tmp_path: Path, variable: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=variable):
+        settings_for(tmp_path, **{variable: value})
+
+
+def test_batch_mode_needs_the_openai_backend(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="ASSISTANT_LLM_MODE=batch"):
+        settings_for(tmp_path, ASSISTANT_LLM_MODE="batch")
+    settings = settings_for(tmp_path, ASSISTANT_LLM="openai", OPENAI_API_KEY="k", ASSISTANT_LLM_MODE="batch",
+                            ASSISTANT_LLM_BUDGET_USD="2.5", ASSISTANT_LLM_PACK="on")
+    assert (settings.llm_mode, settings.llm_budget_usd, settings.llm_pack) == ("batch", 2.5, True)
     assert shown["OPENAI_API_KEY"] == "(set)"
     assert shown["ASSISTANT_WAREHOUSE_URL"] == "postgresql://app:***@db.example/assistant?sslmode=require"
     assert shown["ASSISTANT_SMTP_URL"] == "smtps://bot%40example.com:***@mail.example:465"

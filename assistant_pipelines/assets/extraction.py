@@ -30,6 +30,7 @@ from assistant_pipelines.llm.budget import BudgetError
 from assistant_pipelines.llm.extract import CallRecord, ChunkOutcome, SourceDocument, run_extraction
 from assistant_pipelines.llm.ledger import WarehouseCallStore, summarize_calls
 from assistant_pipelines.partitions import week_window
+from assistant_pipelines.selection import lines_for_model
 from assistant_pipelines.resources import LLMResource, TeamResource, WarehouseResource
 
 # Runs the batch sensor requests carry this tag (its value: the batch id).
@@ -43,7 +44,8 @@ def _source_document(row: dict[str, Any], tz: Any, directory: Any) -> tuple[Sour
     names = [directory.people[p].display_name for p in participant_ids if p in directory.people]
     if row["kind"] == "meeting":  # the labels the model sees in the lines, so owners match them
         names = list(dict.fromkeys([*(line.split(":", 1)[0] for line in lines if ":" in line), *names]))
-    source = SourceDocument(row["document_id"], row["kind"], row["title"], local, names[:20], lines)
+    source = SourceDocument(row["document_id"], row["kind"], row["title"], local, names[:20],
+                            lines_for_model(row["kind"], lines))
     context = DocumentContext(row["document_id"], row["kind"], lines, row["occurred_at"], local.date(),
                               row["week_start"], row["author"])
     return source, context

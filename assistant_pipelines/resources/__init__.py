@@ -30,6 +30,11 @@ def resources_from_settings(settings: Settings) -> dict[str, object]:
             concurrency=settings.llm_concurrency,
             local_model_path=str(settings.local_model_path) if settings.local_model_path else None,
             model_cache_dir=str(settings.model_cache),
+            local_threads=settings.local_threads,
+            mode=settings.llm_mode,
+            budget_tokens=settings.llm_budget_tokens,
+            budget_usd=settings.llm_budget_usd,
+            pack_emails=settings.llm_pack,
         ),
         "mailer": MailerResource(
             smtp_url=EnvVar("ASSISTANT_SMTP_URL") if settings.smtp_url else None,
