@@ -160,6 +160,13 @@ def test_redacted_shows_every_setting_and_no_secret(tmp_path: Path) -> None:
         "ASSISTANT_LLM_MODE", "ASSISTANT_LLM_BUDGET_TOKENS", "ASSISTANT_LLM_BUDGET_USD", "ASSISTANT_LLM_PACK",
         "ASSISTANT_LOCAL_THREADS",
     }
+    assert shown["OPENAI_API_KEY"] == "(set)"
+    assert shown["ASSISTANT_WAREHOUSE_URL"] == "postgresql://app:***@db.example/assistant?sslmode=require"
+    assert shown["ASSISTANT_SMTP_URL"] == "smtps://bot%40example.com:***@mail.example:465"
+    assert shown["OPENAI_BASE_URL"] == "https://proxy:***@llm.example/v1"
+    unset = load_settings({"ASSISTANT_HOME": str(tmp_path)}).redacted()
+    assert unset["OPENAI_API_KEY"] == "(unset)"
+    assert unset["ASSISTANT_SMTP_URL"] == "(unset: outbox)"
 
 
 @pytest.mark.parametrize(("variable", "value"), [
@@ -177,13 +184,6 @@ def test_batch_mode_needs_the_openai_backend(tmp_path: Path) -> None:
     settings = settings_for(tmp_path, ASSISTANT_LLM="openai", OPENAI_API_KEY="k", ASSISTANT_LLM_MODE="batch",
                             ASSISTANT_LLM_BUDGET_USD="2.5", ASSISTANT_LLM_PACK="on")
     assert (settings.llm_mode, settings.llm_budget_usd, settings.llm_pack) == ("batch", 2.5, True)
-    assert shown["OPENAI_API_KEY"] == "(set)"
-    assert shown["ASSISTANT_WAREHOUSE_URL"] == "postgresql://app:***@db.example/assistant?sslmode=require"
-    assert shown["ASSISTANT_SMTP_URL"] == "smtps://bot%40example.com:***@mail.example:465"
-    assert shown["OPENAI_BASE_URL"] == "https://proxy:***@llm.example/v1"
-    unset = load_settings({"ASSISTANT_HOME": str(tmp_path)}).redacted()
-    assert unset["OPENAI_API_KEY"] == "(unset)"
-    assert unset["ASSISTANT_SMTP_URL"] == "(unset: outbox)"
 
 
 @pytest.mark.parametrize(
