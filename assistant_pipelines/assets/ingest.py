@@ -42,6 +42,10 @@ class SourceKind:
     read: Callable[[Path, str, str, ZoneInfo], Rows]
     tables: dict[str, list[str]]  # table → columns, in delete order
     key: str = "document_id"
+    # Whether another source may hold the same record (one e-mail in two mailboxes, one ticket
+    # in two exports): then rows replace by key; otherwise the source's own rows, deleted
+    # first, are all there is and a plain append is enough (and far cheaper).
+    shared_keys: bool = True
 
 
 def _read_transcript(path: Path, display: str, sha: str, tz: ZoneInfo) -> Rows:
@@ -71,7 +75,8 @@ def _read_tickets(path: Path, display: str, sha: str, tz: ZoneInfo) -> Rows:
 
 
 TRANSCRIPTS = SourceKind("transcript", "transcripts", list_transcript_files, _read_transcript,
-                         {"raw_utterances": R.UTTERANCE_COLUMNS, "raw_transcripts": R.TRANSCRIPT_COLUMNS})
+                         {"raw_utterances": R.UTTERANCE_COLUMNS, "raw_transcripts": R.TRANSCRIPT_COLUMNS},
+                         shared_keys=False)  # a meeting's id is its file's path
 MAIL = SourceKind("mail", "mail", list_mail_sources, _read_mail, {"raw_emails": R.EMAIL_COLUMNS})
 TICKETS = SourceKind("ticket", "tickets", list_ticket_files, _read_tickets, {"raw_tickets": R.TICKET_COLUMNS})
 
@@ -140,8 +145,10 @@ def ingest_source(
 
     def flush(table: str) -> None:
         if batches[table]:
-            keys = ["document_id", "line_no"] if table == "raw_utterances" else [kind.key]
-            wh.replace_rows(table, keys, kind.tables[table], batches[table])
+            if kind.shared_keys:
+                wh.replace_rows(table, [kind.key], kind.tables[table], batches[table])
+            else:
+                wh.insert_rows(table, kind.tables[table], batches[table])
             counts[table] += len(batches[table])
             batches[table] = []
 
@@ -150,21 +157,28 @@ def ingest_source(
         if len(summary.error_samples) < 20:
             summary.error_samples.append(str(error))
 
+    # Not one transaction per file: DuckDB holds every uncommitted row in memory, so a 100k
+    # message mbox would cost ~500 MB (benchmarks/README.md). Each batch commits on its own;
+    # the file counts as ingested only when its ingested_files row is written, last. A run that
+    # dies half-way leaves no such row, so the next run deletes the partial rows and starts the
+    # file over: idempotent, with memory flat in the size of the file.
     with wh.transaction():
         _delete_source(wh, kind, display)
-        try:
-            for item in kind.read(path, display, sha, tz):
-                if isinstance(item, IngestError):
-                    record_error(item)
-                    continue
-                table, row = item
-                batches[table].append(row)
-                if len(batches[table]) >= BATCH_ROWS:
-                    # Parents first: utterances reference their transcript row.
+        wh.execute("DELETE FROM ingested_files WHERE source_file = :source", {"source": display})
+    try:
+        for item in kind.read(path, display, sha, tz):
+            if isinstance(item, IngestError):
+                record_error(item)
+                continue
+            table, row = item
+            batches[table].append(row)
+            if len(batches[table]) >= BATCH_ROWS:
+                with wh.transaction():  # parents first: utterances belong to their transcript
                     for name in reversed(list(kind.tables)):
                         flush(name)
-        except IngestError as exc:
-            record_error(exc)
+    except IngestError as exc:
+        record_error(exc)
+    with wh.transaction():
         for name in reversed(list(kind.tables)):
             flush(name)
         wh.replace_rows("ingest_errors", ["error_id"], R.ERROR_COLUMNS, errors)
