@@ -14,6 +14,7 @@ setup:
 
 benchmark: setup ## ingestion and extraction benchmarks, printed as tables
 	$(UV) run --frozen --no-sync python -m benchmarks
+	$(UV) run --frozen --no-sync python -m benchmarks.extraction
 
 ui: setup ## the Dagster UI on http://127.0.0.1:3000 for the demo's home
 	DAGSTER_HOME=$(CURDIR)/var/demo/dagster ASSISTANT_HOME=$(CURDIR)/var/demo \

@@ -10,6 +10,7 @@ validates the answer (``extract.py`` does, whatever the backend promised).
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 import time
@@ -171,6 +172,15 @@ def _short(exc: Exception) -> str:
 
 
 _LOADED: dict[tuple[str, int, int], Any] = {}
+
+
+@atexit.register
+def _close_loaded_models() -> None:
+    # Free models while the interpreter is whole: left to garbage collection at shutdown,
+    # llama-cpp-python's finaliser runs after its C bindings are gone and prints a TypeError.
+    while _LOADED:
+        _, llama = _LOADED.popitem()
+        llama.close()
 _LOAD_LOCK = threading.Lock()
 
 
