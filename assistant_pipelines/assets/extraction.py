@@ -11,6 +11,7 @@ the model's output was grounded, and whether the budget stopped the run.
 
 
 import json
+import time
 from datetime import date
 from typing import Any
 
@@ -27,7 +28,7 @@ from assistant_pipelines.candidates import (
 )
 from assistant_pipelines.llm.batch import submit_batch
 from assistant_pipelines.llm.budget import BudgetError
-from assistant_pipelines.llm.extract import CallRecord, ChunkOutcome, SourceDocument, run_extraction
+from assistant_pipelines.llm.extract import CallRecord, ChunkOutcome, SourceDocument, plan_work, run_extraction
 from assistant_pipelines.llm.ledger import WarehouseCallStore, summarize_calls
 from assistant_pipelines.partitions import week_window
 from assistant_pipelines.selection import lines_for_model
@@ -52,26 +53,29 @@ def _source_document(row: dict[str, Any], tz: Any, directory: Any) -> tuple[Sour
 
 
 class _Progress:
-    """Logs failures as they happen and progress every ``every`` chunks, not every chunk: each
-    log line is an event in the Dagster instance."""
+    """Logs failures as they happen and progress at most every ``every_s`` seconds (each log
+    line is an event in the Dagster instance): a slow local model shows a line per chunk or
+    so, a fast endpoint one line per few hundred chunks."""
 
-    def __init__(self, context: AssetExecutionContext, total_docs: int, every: int = 100) -> None:
+    def __init__(self, context: AssetExecutionContext, total_chunks: int, every_s: float = 10.0) -> None:
         self.context = context
-        self.total_docs = total_docs
-        self.every = every
+        self.total_chunks = total_chunks
+        self.every_s = every_s
         self.done = 0
         self.failures = 0
-        self.docs: set[str] = set()
+        self.started = self.last = time.monotonic()
 
     def __call__(self, outcome: ChunkOutcome) -> None:  # called under the runner's lock
         self.done += 1
-        self.docs.add(outcome.document_id)
         if outcome.status == "failed" and self.failures < 50:
             self.failures += 1
             self.context.log.warning(f"{outcome.document_id} chunk {outcome.chunk.index + 1}/"
                                      f"{outcome.chunk_count} FAILED: {outcome.error}")
-        if self.done % self.every == 0:
-            self.context.log.info(f"{self.done} chunks done, {len(self.docs)}/{self.total_docs} documents touched")
+        now = time.monotonic()
+        if now - self.last >= self.every_s or self.done == self.total_chunks:
+            self.last = now
+            self.context.log.info(f"extracted {self.done}/{self.total_chunks} chunks "
+                                  f"({now - self.started:.0f} s)")
 
 
 def _status_counts(outcomes: list[ChunkOutcome]) -> dict[str, int]:
@@ -142,7 +146,7 @@ def build_extraction_asset(weeks: dg.PartitionsDefinition) -> dg.AssetsDefinitio
                                                  f"{submission.submitted_requests} requests as batch "
                                                  f"{submission.batch_id}; llm_batch_sensor collects the answers")
                         else:
-                            progress = _Progress(context, len(sources))
+                            progress = _Progress(context, len(plan_work(sources, settings)))
                             run = run_extraction(sources, llm.get_backend(), store, settings, on_outcome=progress)
                             outcomes, calls = run.outcomes, run.calls
                             extra = {"requests": run.requests, "packed_requests": run.packed_requests}
