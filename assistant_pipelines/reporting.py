@@ -162,7 +162,9 @@ def _templates(autoescape: bool) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["md"] = lambda text: str(text).replace("|", "\\|").replace("\n", " ")
+    # Source text is data: no table breaks, no line breaks, no raw HTML in the Markdown.
+    env.filters["md"] = lambda text: (str(text).replace("|", "\\|").replace("\n", " ")
+                                      .replace("<", "&lt;").replace(">", "&gt;"))
     return env
 
 

@@ -236,7 +236,9 @@ def test_markdown_report(week_report: WeekReport) -> None:
     assert "Book the offsite venue — stalled, open 3 weeks" in md  # 27 days
     assert "- ✔ Write the release notes" in md
     assert "🆕 Draft the launch post — due 2026-10-20" in md
-    assert "alert('x')</script> \\| escape" in md  # the pipe escaped for Markdown
+    # source text is data: the pipe escaped for Markdown tables, no raw HTML passed through
+    assert "Check &lt;script&gt;alert('x')&lt;/script&gt; \\| escape" in md
+    assert "<script>" not in md
 
 
 def test_html_report_escapes_markup(week_report: WeekReport) -> None:
@@ -255,3 +257,4 @@ def test_person_digest(week_report: WeekReport) -> None:
     assert text.startswith("Hello Marcus Feld,")
     assert "OVERDUE\n  * Fix the pricing page (due 2026-10-09) — from Launch sync" in text
     assert "<script>" in text  # plain text: nothing to escape
+
