@@ -166,7 +166,7 @@ def print_locations(settings: Settings, weeks: Sequence[date]) -> None:
     from assistant_pipelines.warehouse import open_warehouse
 
     with open_warehouse(settings.warehouse_url, read_only=settings.warehouse_url.startswith("duckdb")) as wh:
-        counts = {t: wh.scalar(f"SELECT COUNT(*) FROM {t}") for t in  # noqa: S608 - fixed names
+        counts = {t: wh.scalar(f"SELECT COUNT(*) FROM {t}") for t in
                   ("documents", "people", "action_items", "action_item_candidates", "llm_calls",
                    "ingest_errors", "reports", "outbound_messages")}
     say(f"  warehouse      {settings.warehouse_url}")

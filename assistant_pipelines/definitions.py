@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assistant_pipelines.assets.action_items import action_items_expectations, build_action_items_asset
+from assistant_pipelines.assets.action_items import (
+    action_items_expectations,
+    build_action_items_asset,
+)
 from assistant_pipelines.assets.documents import build_documents_asset
 from assistant_pipelines.assets.extraction import build_extraction_asset
 from assistant_pipelines.assets.ingest import people, raw_emails, raw_tickets, raw_transcripts

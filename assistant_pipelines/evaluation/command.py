@@ -13,12 +13,18 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from assistant_pipelines.candidates import DocumentContext, build_candidates, drop_chunk_duplicates
-from assistant_pipelines.evaluation.datasets import DatasetError, LabelledEmail, LabelledMeeting, load_ami, load_bc3
+from assistant_pipelines.evaluation.datasets import (
+    DatasetError,
+    LabelledEmail,
+    LabelledMeeting,
+    load_ami,
+    load_bc3,
+)
 from assistant_pipelines.evaluation.matching import Matcher
 from assistant_pipelines.evaluation.report import format_table, write_items_jsonl
 from assistant_pipelines.evaluation.runner import DocumentOutcome, Prediction, evaluate
@@ -30,7 +36,7 @@ from assistant_pipelines.settings import Settings
 from assistant_pipelines.warehouse import open_warehouse
 
 DATA_FILES = {"ami": "ami_meetings.jsonl", "bc3": "bc3_emails.jsonl"}
-FALLBACK_DATE = datetime(2005, 1, 3, 10, 0, tzinfo=timezone.utc)  # AMI gives no time of day
+FALLBACK_DATE = datetime(2005, 1, 3, 10, 0, tzinfo=UTC)  # AMI gives no time of day
 
 
 def load_documents(data_dir: Path, source: str, limit: int | None) -> list[LabelledMeeting | LabelledEmail]:
@@ -47,7 +53,7 @@ def load_documents(data_dir: Path, source: str, limit: int | None) -> list[Label
 def _source_document(doc: LabelledMeeting | LabelledEmail) -> tuple[SourceDocument, DocumentContext]:
     occurred = doc.occurred_at or FALLBACK_DATE
     if occurred.tzinfo is None:
-        occurred = occurred.replace(hour=10, tzinfo=timezone.utc)
+        occurred = occurred.replace(hour=10, tzinfo=UTC)
     lines = doc.lines()
     author = getattr(doc, "sender", None)
     source = SourceDocument(f"eval:{doc.source}:{doc.id}", doc.kind, getattr(doc, "title", None) or

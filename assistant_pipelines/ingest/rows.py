@@ -10,7 +10,7 @@ import hashlib
 import json
 import os
 from dataclasses import asdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -55,7 +55,7 @@ def fingerprint(path: Path) -> tuple[str, int]:
 
 
 def mtime_utc(path: Path) -> datetime:
-    return datetime.fromtimestamp(os.stat(path).st_mtime, tz=timezone.utc)
+    return datetime.fromtimestamp(os.stat(path).st_mtime, tz=UTC)
 
 
 def to_utc(value: datetime | None, tz: ZoneInfo) -> datetime | None:
@@ -63,7 +63,7 @@ def to_utc(value: datetime | None, tz: ZoneInfo) -> datetime | None:
         return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz)
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 def week_start(moment: datetime, tz: ZoneInfo) -> date:

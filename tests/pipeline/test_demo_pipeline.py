@@ -14,7 +14,12 @@ import pytest
 
 from assistant_pipelines.cli import install_demo_inbox
 from assistant_pipelines.definitions import build_definitions
-from assistant_pipelines.resources import LLMResource, MailerResource, TeamResource, WarehouseResource
+from assistant_pipelines.resources import (
+    LLMResource,
+    MailerResource,
+    TeamResource,
+    WarehouseResource,
+)
 from assistant_pipelines.settings import load_settings
 from assistant_pipelines.warehouse import open_warehouse
 
