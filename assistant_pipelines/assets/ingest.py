@@ -21,7 +21,6 @@ from dagster import AssetExecutionContext
 from assistant_pipelines.ingest import rows as R
 from assistant_pipelines.ingest.errors import IngestError
 from assistant_pipelines.ingest.mail import iter_mail, list_mail_sources
-from assistant_pipelines.ingest.records import MailMessage, Ticket
 from assistant_pipelines.ingest.tickets import iter_tickets, list_ticket_files
 from assistant_pipelines.ingest.transcripts import list_transcript_files, parse_transcript
 from assistant_pipelines.people import PersonDirectory, load_directory
@@ -56,22 +55,20 @@ def _read_transcript(path: Path, display: str, sha: str, tz: ZoneInfo) -> Rows:
         yield "raw_utterances", utterance
 
 
-def _read_mail(path: Path, display: str, sha: str, tz: ZoneInfo) -> Rows:
-    fallback = R.mtime_utc(path)
-    for item in iter_mail(path, display_path=display):
-        if isinstance(item, MailMessage):
-            yield "raw_emails", R.email_row(item, sha, tz, fallback)
-        else:
-            yield item
+def _record_reader(parse: Callable[..., Any], table: str, to_row: Callable[..., dict[str, Any]]) -> Callable[..., Rows]:
+    """A reader for sources with many records per file (mail, tickets): each parsed record
+    becomes a row of ``table``; bad records pass through as the errors they are."""
+
+    def read(path: Path, display: str, sha: str, tz: ZoneInfo) -> Rows:
+        fallback = R.mtime_utc(path)
+        for item in parse(path, display_path=display):
+            yield item if isinstance(item, IngestError) else (table, to_row(item, sha, tz, fallback))
+
+    return read
 
 
-def _read_tickets(path: Path, display: str, sha: str, tz: ZoneInfo) -> Rows:
-    fallback = R.mtime_utc(path)
-    for item in iter_tickets(path, display_path=display):
-        if isinstance(item, Ticket):
-            yield "raw_tickets", R.ticket_row(item, sha, tz, fallback)
-        else:
-            yield item
+_read_mail = _record_reader(iter_mail, "raw_emails", R.email_row)
+_read_tickets = _record_reader(iter_tickets, "raw_tickets", R.ticket_row)
 
 
 TRANSCRIPTS = SourceKind("transcript", "transcripts", list_transcript_files, _read_transcript,
