@@ -74,16 +74,69 @@ def ground(item: ExtractedActionItem, doc: DocumentContext, first_line: int, las
     return valid, evidence, None
 
 
+_SECOND_PERSON = re.compile(r"\b(you|you'll|you're|you've|you'd|your)\b", re.IGNORECASE)
+_SPEAKER_COMMITS = re.compile(r"\b(i'll|i will|i'm going to|i'm gonna|i am going to|let me|i can)\b", re.IGNORECASE)
+_ACKNOWLEDGEMENT = re.compile(r"^(yep|yeah|yes|okay|ok|sure|alright|right|will do|got it|fine|mm-hmm|uh-huh|cool)\b",
+                              re.IGNORECASE)
+
+
+def addressee(doc: DocumentContext, line_number: int) -> str | None:
+    """Who a meeting line spoken to "you" is addressed to: another speaker named in it (by
+    full label, or by a word only their label has: "marketing, you'll look at trends"), else
+    the other speaker who acknowledges it within the next two lines ("Yep."). None if unsure."""
+    line = doc.lines[line_number - 1]
+    speaker = speaker_of(line)
+    body = line.split(":", 1)[1].lower() if ":" in line else line.lower()
+    others = sorted({s for s in (speaker_of(x) for x in doc.lines) if s and s != speaker}, key=len, reverse=True)
+    named = [s for s in others if re.search(rf"\b{re.escape(s.lower())}\b", body)]
+    if not named:
+        words = {s: set(re.findall(r"[a-z]{5,}", s.lower())) for s in others}
+        for label, own in words.items():
+            unique = own - set().union(*(w for other, w in words.items() if other != label))
+            if any(re.search(rf"\b{w}\b", body) for w in unique):
+                named.append(label)
+    if len(named) == 1:
+        return named[0]
+    if named:
+        return None  # several people named: a shared task, not one owner
+    for following in doc.lines[line_number:line_number + 2]:
+        who = speaker_of(following)
+        text = following.split(":", 1)[1].strip() if ":" in following else ""
+        if who and who != speaker and _ACKNOWLEDGEMENT.match(text):
+            return who
+    return None
+
+
 def resolve_owner(owner_text: str, evidence_lines: list[int], doc: DocumentContext,
                   directory: PersonDirectory) -> tuple[str | None, str | None]:
-    """(owner as written, person id). "I" means the speaker of the cited line (or the sender)."""
+    """(owner as written, person id). "I" means the speaker of the cited line (or the sender).
+    In a meeting, work a speaker hands to "you" is not the speaker's: when the model names the
+    speaker (or nobody) for such a line, the owner is the person addressed (:func:`addressee`)."""
     text = owner_text.strip()
+    line = doc.lines[evidence_lines[0] - 1] if evidence_lines and evidence_lines[0] <= len(doc.lines) else ""
+    speaker = speaker_of(line) if doc.kind == "meeting" else None
+    if speaker and (not text or text == speaker) and _SECOND_PERSON.search(line.split(":", 1)[-1]) \
+            and not _SPEAKER_COMMITS.search(line.split(":", 1)[-1]):
+        text = addressee(doc, evidence_lines[0]) or text
     if not text:
         return None, None
     if text.lower() in _FIRST_PERSON:
-        speaker = speaker_of(doc.lines[evidence_lines[0] - 1]) if evidence_lines and doc.kind == "meeting" else None
         text = speaker or doc.author or text
     return text, directory.resolve(text)
+
+
+_LINE_LABEL = re.compile(r"^(?:>>>\s*)?(?:\[\d+\]\s*)?(?:([^:]{1,60}):\s+)?")
+
+
+def _without_line_label(item: ExtractedActionItem, doc: DocumentContext) -> ExtractedActionItem:
+    """A small model sometimes copies a whole source line as the task, with its ``[n]``,
+    ``>>>`` mark or speaker label: keep the words, not the decoration."""
+    match = _LINE_LABEL.match(item.task)
+    label = match.group(1) if match else None
+    if not match or not match.group(0) or (label and not any(line.startswith(label + ":") for line in doc.lines)):
+        return item
+    task = item.task[match.end():].strip()
+    return item.model_copy(update={"task": task}) if len(task) >= 3 else item
 
 
 def build_candidates(
@@ -99,7 +152,7 @@ def build_candidates(
     input_hash: str,
 ) -> list[dict[str, Any]]:
     rows = []
-    for index, item in enumerate(items):
+    for index, item in enumerate(map(lambda i: _without_line_label(i, doc), items)):
         lines, evidence, reason = ground(item, doc, first_line, last_line)
         owner_text, owner_id = resolve_owner(item.owner, lines, doc, directory)
         due = resolve_due_date(item.due, doc.local_date) if item.due else None

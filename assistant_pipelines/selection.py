@@ -35,6 +35,11 @@ _CUES = [
     r"\b(i finished|i've finished|i have finished|is done|are done|i've sent|i sent|i've done|it's merged|is merged|i've fixed|i fixed)\b",
 ]
 CUE = re.compile("|".join(f"(?:{c})" for c in _CUES), re.IGNORECASE)
+# The cues without the bare obligation words ("will", "should", "gonna"), which alone match
+# one line in three of a meeting; such a line is only worth a question when a person is in it.
+_SPECIFIC_CUE = re.compile("|".join(f"(?:{c})" for i, c in enumerate(_CUES) if i != 4), re.IGNORECASE)
+_PERSON = re.compile(r"\b(i|i'll|i'm|i've|i'd|me|my|you|you'll|you're|your|we|we'll|we're|us|let's|he|she|they)\b",
+                     re.IGNORECASE)
 _SPEAKER = re.compile(r"^[^:]{1,60}:\s*")
 _FILLER_WORDS = {
     "mm", "mm-hmm", "hmm", "um", "uh", "uh-huh", "okay", "ok", "yeah", "yes", "no", "right", "so",
@@ -77,6 +82,30 @@ def select_lines(
             for m in range(max(0, n - context), min(len(kept_indices), n + context + 1)):
                 keep.add(kept_indices[m])
     return [line if i in keep else "" for i, line in enumerate(lines)]
+
+
+def _word_count(line: str) -> int:
+    return len(re.findall(r"[a-z'-]+", _body(line).lower()))
+
+
+def candidate_lines(
+    lines: Sequence[str], *, min_lines: int = 25, closing_share: float = 0.1, closing_min_words: int = 6
+) -> list[int] | None:
+    """0-based indexes of the lines worth asking about one by one (``llm.focus``): every cue
+    line (a bare obligation word only with a person in the line), and every line of six words or more in the closing ``closing_share`` of the
+    document, where meetings hand out their work. None for a document with fewer than
+    ``min_lines`` non-filler lines: it goes to the model whole."""
+    content = [i for i, line in enumerate(lines) if line.strip() and not is_filler(line)]
+    if len(content) < min_lines:
+        return None
+    closing = {i for i in content[int(len(content) * (1 - closing_share)):]
+               if _word_count(lines[i]) >= closing_min_words}
+    return [i for i in content if i in closing or _worth_asking(lines[i])]
+
+
+def _worth_asking(line: str) -> bool:
+    body = _body(line)
+    return bool(_SPECIFIC_CUE.search(body)) or (bool(CUE.search(body)) and bool(_PERSON.search(body)))
 
 
 def selection_summary(original: Sequence[str], selected: Sequence[str]) -> tuple[int, int]:

@@ -41,6 +41,7 @@ class Settings:
     llm_budget_usd: float | None = None
     llm_pack: bool = False  # pack several short e-mails into one request
     local_threads: int | None = None  # llama.cpp threads; None → one per core
+    llm_focus: str = "auto"  # "auto" (local backend only) | "on" | "off": the judge pass (llm/focus.py)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -77,6 +78,7 @@ class Settings:
             "ASSISTANT_LLM_BUDGET_TOKENS": str(self.llm_budget_tokens or "(no limit)"),
             "ASSISTANT_LLM_BUDGET_USD": str(self.llm_budget_usd or "(no limit)"),
             "ASSISTANT_LLM_PACK": "on" if self.llm_pack else "off",
+            "ASSISTANT_LLM_FOCUS": self.llm_focus,
             "ASSISTANT_LOCAL_THREADS": str(self.local_threads or "(one per core)"),
             "DAGSTER_HOME": str(self.dagster_home),
         }
@@ -180,6 +182,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     pack_text = (get("ASSISTANT_LLM_PACK") or "off").lower()
     if pack_text not in {"on", "off", "true", "false", "1", "0", "yes", "no"}:
         raise SettingsError(f"ASSISTANT_LLM_PACK must be 'on' or 'off', not {pack_text!r}.")
+    focus = (get("ASSISTANT_LLM_FOCUS") or "auto").lower()
+    if focus not in {"auto", "on", "off"}:
+        raise SettingsError(f"ASSISTANT_LLM_FOCUS must be 'auto', 'on' or 'off', not {focus!r}.")
 
     return Settings(
         home=home,
@@ -200,6 +205,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         llm_budget_usd=budget_usd,  # type: ignore[arg-type]
         llm_pack=pack_text in {"on", "true", "1", "yes"},
         local_threads=local_threads,  # type: ignore[arg-type]
+        llm_focus=focus,
     )
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.openai_server import ChatReply, FakeOpenAIServer, json_reply
+from tests.fakes.openai_server import ChatReply, FakeOpenAIServer, json_reply, judge_reply
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SHARED_DATA = Path(os.environ.get("ASSISTANT_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
@@ -68,7 +68,7 @@ def warehouse_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 # -- the loopback model ------------------------------------------------------------------
-_LINE = re.compile(r"^\[(\d+)\] (?:([^:\n]{1,60}): )?(.*)$", re.MULTILINE)
+_LINE = re.compile(r"^\[(\d+)\] (?:>>> )?(?:([^:\n]{1,60}): )?(.*)$", re.MULTILINE)
 _COMMIT = re.compile(r"\b(I'll|I will|I can take|I'm going to)\b\s*(.*)", re.IGNORECASE)
 _ASK = re.compile(r"^([A-Z][a-z]+),? (?:can|could|would) you\s+(.*?)\??$")
 _DUE = re.compile(r"\b(?:by|before|until) ((?:next |this )?(?:monday|tuesday|wednesday|thursday|friday|"
@@ -76,9 +76,22 @@ _DUE = re.compile(r"\b(?:by|before|until) ((?:next |this )?(?:monday|tuesday|wed
 _DONE = re.compile(r"\b(?:I finished|I've finished|is done|I have finished|I've sent|I sent)\b\s*(.*)", re.IGNORECASE)
 
 
+def rule_based_judge(request: dict) -> ChatReply:
+    """The focus pass's yes/no question about the line marked ``>>>``: "yes" (p 0.95) when the
+    line holds a commitment, request or completion the rules below recognise, else p 0.05."""
+    user = next(m["content"] for m in reversed(request["messages"]) if m["role"] == "user")
+    marked = next((line[4:] for line in user.splitlines() if line.startswith(">>> ")), "")
+    text = marked.split(": ", 1)[-1]
+    hit = _COMMIT.search(text) or _DONE.search(text) or _ASK.search(text)
+    return judge_reply(0.95 if hit else 0.05)
+
+
 def rule_based_extraction(request: dict) -> ChatReply:
     """A deterministic stand-in for a model: commitments ("I'll …"), requests ("Sam, can you …")
-    and completions ("I finished …") found by rules, answered in the real response schema."""
+    and completions ("I finished …") found by rules, answered in the real response schema.
+    Yes/no questions (``max_tokens`` 1 with ``logprobs``) go to :func:`rule_based_judge`."""
+    if request.get("logprobs") and request.get("max_tokens") == 1:
+        return rule_based_judge(request)
     user = next(m["content"] for m in reversed(request["messages"]) if m["role"] == "user")
     source = user.split("<source>", 1)[-1].split("</source>", 1)[0]
     items = []
@@ -87,8 +100,9 @@ def rule_based_extraction(request: dict) -> ChatReply:
         due = _DUE.search(text)
         for pattern, owner, status in ((_DONE, speaker, "done"), (_COMMIT, speaker, "open")):
             found = pattern.search(text)
-            if found and len(found[1].split()) >= 2:
-                task = _DUE.sub("", found[1]).strip(" .,!?")
+            rest = found[found.lastindex or 0] if found else ""  # the words after the cue
+            if found and len(rest.split()) >= 2:
+                task = _DUE.sub("", rest).strip(" .,!?")
                 items.append({"task": task[:200] or text[:200], "owner": owner or "", "due": due[1] if due else "",
                               "status": status, "priority": "normal", "confidence": 0.8,
                               "evidence_lines": [number]})

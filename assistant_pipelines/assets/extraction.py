@@ -35,6 +35,7 @@ from assistant_pipelines.llm.extract import (
     plan_work,
     run_extraction,
 )
+from assistant_pipelines.llm.focus import focus_documents
 from assistant_pipelines.llm.ledger import WarehouseCallStore, summarize_calls
 from assistant_pipelines.partitions import week_window
 from assistant_pipelines.resources import LLMResource, TeamResource, WarehouseResource
@@ -118,13 +119,16 @@ def build_extraction_asset(weeks: dg.PartitionsDefinition) -> dg.AssetsDefinitio
         week: date = monday
         try:
             settings = llm.extraction_settings()
+            focus_settings = llm.focus_settings()
             batch_backend = llm.get_batch_backend() if llm.mode == "batch" else None
         except ValueError as exc:
             raise dg.Failure(description=str(exc)) from None
         run_id = context.run.run_id
         outcomes: list[ChunkOutcome] = []
         calls: list[CallRecord] = []
+        judge_calls: list[CallRecord] = []
         extra: dict[str, Any] = {}
+        extra_focus: dict[str, Any] = {}
         budget_note = "no budget set"
         budget_reached = False
         with warehouse.open() as wh:
@@ -135,6 +139,16 @@ def build_extraction_asset(weeks: dg.PartitionsDefinition) -> dg.AssetsDefinitio
             sources = [source for source, _ in docs]
             rows: list[dict[str, Any]] = []
             with WarehouseCallStore(wh, run_id) as store:
+                if sources and focus_settings is not None:
+                    focus = focus_documents(sources, {d: c.lines for d, c in contexts.items()}, llm.get_backend(),
+                                            store, focus_settings, settings.retry)
+                    sources = focus.documents
+                    judge_calls = focus.calls
+                    extra_focus = {"focus_questions": focus.questions, "focus_failed": len(focus.failed),
+                                   "focus_lines_kept": sum(len(focus.kept_lines(d, focus_settings.threshold))
+                                                           for d in focus.verdicts)}
+                    context.log.info(f"focus: {focus.questions} lines judged, {extra_focus['focus_lines_kept']} kept "
+                                     f"for extraction, {len(focus.failed)} questions failed (their lines kept)")
                 if sources:
                     try:
                         if batch_backend is not None:
@@ -203,10 +217,11 @@ def build_extraction_asset(weeks: dg.PartitionsDefinition) -> dg.AssetsDefinitio
                 "failed_chunks": counts["failed"],
                 "skipped_for_budget": counts["skipped_budget"],
                 "pending_in_batch": counts["pending_batch"],
-                **summarize_calls(calls),
+                **summarize_calls([*judge_calls, *calls]),
                 "budget": budget_note,
                 "budget_reached": budget_reached,
                 **extra,
+                **extra_focus,
                 "candidates": len(rows),
                 "from_model": len(model_rows),
                 "from_tickets": len(rows) - len(model_rows),

@@ -29,6 +29,7 @@ from assistant_pipelines.evaluation.matching import Matcher
 from assistant_pipelines.evaluation.report import format_table, write_items_jsonl
 from assistant_pipelines.evaluation.runner import DocumentOutcome, Prediction, evaluate
 from assistant_pipelines.llm.extract import SourceDocument, run_extraction
+from assistant_pipelines.llm.focus import focus_documents
 from assistant_pipelines.llm.ledger import WarehouseCallStore
 from assistant_pipelines.people import PersonDirectory
 from assistant_pipelines.selection import lines_for_model
@@ -68,11 +69,16 @@ class RealExtraction:
     """``extract(doc)`` for the evaluation runner, backed by the configured model."""
 
     def __init__(self, settings: Settings, store: WarehouseCallStore) -> None:
-        from assistant_pipelines.resources import resources_from_settings
+        from assistant_pipelines.resources import llm_resource
 
-        llm = resources_from_settings(settings)["llm"]
-        self.backend = llm.get_backend()  # type: ignore[attr-defined]
-        self.settings = llm.extraction_settings()  # type: ignore[attr-defined]
+        # Outside Dagster nothing resolves an EnvVar: the resource gets the key's value.
+        llm = llm_resource(settings, resolve_secrets=True)
+        self.backend = llm.get_backend()
+        self.settings = llm.extraction_settings()
+        self.focus = llm.focus_settings()
+        self.judged = 0
+        self.judge_failed = 0
+        self.notes: dict[str, str] = {}  # per document: what the focus pass kept
         self.store = store
         self.directory = PersonDirectory()
         self.quarantined = 0
@@ -80,6 +86,15 @@ class RealExtraction:
 
     def __call__(self, doc: Any) -> list[Prediction]:
         source, context = _source_document(doc)
+        if self.focus is not None:
+            focus = focus_documents([source], {source.document_id: context.lines}, self.backend, self.store,
+                                    self.focus, self.settings.retry)
+            source = focus.documents[0]
+            self.judged += focus.questions
+            self.judge_failed += len(focus.failed)
+            if source.document_id in focus.verdicts:
+                kept = len(focus.kept_lines(source.document_id, self.focus.threshold))
+                self.notes[doc.id] = f"focus kept {kept} of {focus.questions} judged lines"
         run = run_extraction([source], self.backend, self.store, self.settings)
         failed = [o for o in run.outcomes if o.result is None]
         if failed:
@@ -123,13 +138,18 @@ def run_eval_command(args: argparse.Namespace, settings: Settings) -> int:
             def progress(outcome: DocumentOutcome) -> None:
                 status = f"FAILED: {outcome.error}" if outcome.error else (
                     f"{len(outcome.predictions)} predicted, {len(outcome.gold)} gold, {len(outcome.pairs)} matched")
-                print(f"  [{outcome.source}] {outcome.document_id}: {status} ({outcome.seconds:.0f} s)", flush=True)
+                note = extraction.notes.get(outcome.document_id)
+                print(f"  [{outcome.source}] {outcome.document_id}: {status} ({outcome.seconds:.0f} s"
+                      f"{'; ' + note if note else ''})", flush=True)
 
             result = evaluate(documents, extraction, matcher, on_document=progress)
     written = write_items_jsonl(result, out)
     print()
     print(format_table(result.metrics, threshold=matcher.threshold))
     print()
+    if extraction.focus is not None:
+        print(f"focus: {extraction.judged} lines judged one by one ({extraction.judge_failed} failed, their lines "
+              f"kept), threshold {extraction.focus.threshold}")
     print(f"model items {extraction.model_items}, quarantined by the grounding rules {extraction.quarantined}; "
           f"{time.monotonic() - started:.0f} s in all")
     print(f"per-item file ({written} rows): {out}")

@@ -11,6 +11,7 @@ validates the answer (``extract.py`` does, whatever the backend promised).
 from __future__ import annotations
 
 import atexit
+import math
 import os
 import threading
 import time
@@ -54,12 +55,38 @@ class Completion:
     latency_s: float
 
 
+@dataclass(frozen=True)
+class Judgement:
+    """A yes/no question answered with the model's probability of "yes" (its first answer
+    token's distribution over yes and no, renormalised), not a sampled word: a small model's
+    ranking of candidates is far better than its argmax (docs/quality.md)."""
+
+    p_yes: float
+    tokens_in: int | None
+    model: str
+    latency_s: float
+
+
+YES_WORDS = frozenset({"yes", "y"})
+NO_WORDS = frozenset({"no", "n"})
+
+
+def yes_share(token_probs: dict[str, float]) -> float | None:
+    """P(yes) / (P(yes) + P(no)) over answer tokens (any case, any leading space), or None
+    when neither appears."""
+    yes = sum(p for t, p in token_probs.items() if t.strip().lower() in YES_WORDS)
+    no = sum(p for t, p in token_probs.items() if t.strip().lower() in NO_WORDS)
+    return yes / (yes + no) if yes + no > 0 else None
+
+
 class ChatBackend(Protocol):
     name: str  # "openai" | "local"
     model: str
     max_concurrency: int
 
     def complete(self, messages: list[dict[str, str]], schema: dict[str, Any], max_tokens: int) -> Completion: ...
+
+    def judge(self, messages: list[dict[str, str]]) -> Judgement: ...
 
 
 class OpenAIBackend:
@@ -114,7 +141,8 @@ class OpenAIBackend:
             "max_tokens": max_tokens,
         }
 
-    def complete(self, messages: list[dict[str, str]], schema: dict[str, Any], max_tokens: int) -> Completion:
+    def _create(self, body: dict[str, Any]) -> tuple[Any, float]:
+        """(response, latency) for one chat completion request; every failure a BackendError."""
         import openai
 
         started = time.monotonic()
@@ -129,7 +157,7 @@ class OpenAIBackend:
             )
 
         try:
-            response = self.client.chat.completions.create(**self.request_body(messages, schema, max_tokens))
+            response = self.client.chat.completions.create(**body)
         except openai.AuthenticationError as exc:
             raise fail(f"the endpoint refused the API key (HTTP {exc.status_code})", "rejected", exc) from None
         except openai.NotFoundError as exc:
@@ -154,6 +182,33 @@ class OpenAIBackend:
         latency = time.monotonic() - started
         if not getattr(response, "choices", None):
             raise BackendError("the endpoint answered with no choices", kind="malformed_response", latency_s=latency)
+        return response, latency
+
+    def judge(self, messages: list[dict[str, str]]) -> Judgement:
+        """P(yes) from the first answer token's ``top_logprobs`` (OpenAI, vLLM and llama.cpp's
+        server return them); an endpoint that returns none is judged by the word it answered
+        (1.0 or 0.0), which still works but ranks nothing."""
+        response, latency = self._create({"model": self.model, "messages": messages, "temperature": 0,
+                                          "max_tokens": 1, "logprobs": True, "top_logprobs": 10})
+        choice = response.choices[0]
+        usage = response.usage
+        probs: dict[str, float] = {}
+        content = getattr(choice.logprobs, "content", None) if choice.logprobs is not None else None
+        if content:
+            for top in content[0].top_logprobs or []:
+                probs[top.token] = probs.get(top.token, 0.0) + math.exp(top.logprob)
+        p_yes = yes_share(probs)
+        if p_yes is None:
+            word = (choice.message.content or "").strip().lower().strip(".!")
+            if word not in YES_WORDS | NO_WORDS:
+                raise BackendError(f"the endpoint answered {word[:40]!r} to a yes/no question",
+                                   kind="malformed_response", latency_s=latency)
+            p_yes = 1.0 if word in YES_WORDS else 0.0
+        return Judgement(p_yes=p_yes, tokens_in=usage.prompt_tokens if usage else None,
+                         model=response.model or self.model, latency_s=latency)
+
+    def complete(self, messages: list[dict[str, str]], schema: dict[str, Any], max_tokens: int) -> Completion:
+        response, latency = self._create(self.request_body(messages, schema, max_tokens))
         choice = response.choices[0]
         usage = response.usage
         return Completion(
@@ -227,6 +282,7 @@ class LocalLlamaBackend:
         self.n_ctx = n_ctx
         self.n_threads = n_threads or default_threads()
         self._call_lock = threading.Lock()
+        self._yes_no_ids: tuple[list[int], list[int]] | None = None
 
     def llama(self) -> Any:
         """The loaded model, shared by every backend object of this process with these settings."""
@@ -279,3 +335,53 @@ class LocalLlamaBackend:
             model=self.model,
             latency_s=latency,
         )
+
+    def _answer_token_ids(self, llama: Any) -> tuple[list[int], list[int]]:
+        """The single-token spellings of "yes" and "no" in this model's vocabulary."""
+        if self._yes_no_ids is None:
+            def ids(words: frozenset[str]) -> list[int]:
+                found: set[int] = set()
+                for word in words:
+                    for spelling in (word, word.capitalize(), word.upper()):
+                        for text in (spelling, " " + spelling):
+                            tokens = llama.tokenize(text.encode(), add_bos=False, special=False)
+                            if len(tokens) == 1:
+                                found.add(tokens[0])
+                return sorted(found)
+            self._yes_no_ids = (ids(YES_WORDS), ids(NO_WORDS))
+        return self._yes_no_ids
+
+    def judge(self, messages: list[dict[str, str]]) -> Judgement:
+        """P(yes) read from the logits of the first answer token (one decoding step). A prompt
+        that shares a prefix with the previous call reuses its KV cache, so the fixed system
+        prompt is read once per process, not once per question."""
+        import numpy as np
+        from llama_cpp import LogitsProcessorList
+
+        llama = self.llama()
+        seen: dict[str, float] = {}
+
+        def capture(_input_ids: Any, scores: Any) -> Any:
+            yes_ids, no_ids = self._answer_token_ids(llama)
+            logits = np.asarray(scores, dtype=np.float64)
+            top = logits.max()
+            seen["yes"] = float(np.exp(logits[yes_ids] - top).sum())
+            seen["no"] = float(np.exp(logits[no_ids] - top).sum())
+            return scores
+
+        with self._call_lock:
+            started = time.monotonic()
+            try:
+                response = llama.create_chat_completion(messages=messages, temperature=0.0, max_tokens=1, seed=0,
+                                                        logits_processor=LogitsProcessorList([capture]))
+            except ValueError as exc:  # e.g. the prompt does not fit the context window
+                raise BackendError(f"the local model cannot take this request: {exc}", kind="rejected",
+                                   latency_s=time.monotonic() - started) from None
+            latency = time.monotonic() - started
+        total = seen.get("yes", 0.0) + seen.get("no", 0.0)
+        if total <= 0:
+            raise BackendError("the local model gave no probability to yes or no", kind="malformed_response",
+                               latency_s=latency)
+        usage = response.get("usage") or {}
+        return Judgement(p_yes=seen["yes"] / total, tokens_in=usage.get("prompt_tokens"), model=self.model,
+                         latency_s=latency)

@@ -41,6 +41,25 @@ def number_lines(lines: list[str], first: int = 1) -> list[tuple[int, str]]:
     return numbered
 
 
+FOCUS_MARK = ">>> "  # how a focused view (llm/focus.py) marks the lines its judge kept
+FOCUS_WINDOW = 2  # lines of context each side of a marked line
+
+
+def chunk_marked(lines: list[str], *, window: int = FOCUS_WINDOW, budget_tokens: int = DEFAULT_CHUNK_TOKENS) -> list[Chunk]:
+    """One chunk per marked line of a focused view: the line, still marked, with ``window``
+    lines each side (other marks removed), so the model answers about one place at a time
+    and three assignments in a row are three questions, not one it may lump or skip."""
+    marked = [i for i, line in enumerate(lines) if line.startswith(FOCUS_MARK)]
+    chunks: list[Chunk] = []
+    for i in marked:
+        view = ["" if abs(j - i) > window else (line if j == i else line.removeprefix(FOCUS_MARK))
+                for j, line in enumerate(lines)]
+        for chunk in chunk_lines(view, budget_tokens=budget_tokens, overlap_lines=0):
+            chunks.append(Chunk(len(chunks), chunk.first_line, chunk.last_line, chunk.numbered_lines,
+                                chunk.input_hash))
+    return chunks
+
+
 def chunk_lines(
     lines: list[str],
     *,

@@ -34,7 +34,7 @@ from pydantic import ValidationError
 
 from assistant_pipelines.llm.backends import BackendError, ChatBackend
 from assistant_pipelines.llm.budget import Budget
-from assistant_pipelines.llm.chunking import Chunk, chunk_lines, estimate_tokens
+from assistant_pipelines.llm.chunking import Chunk, chunk_lines, chunk_marked, estimate_tokens
 from assistant_pipelines.llm.limiter import AdaptiveLimiter, RetryPolicy
 from assistant_pipelines.llm.packing import (
     PackError,
@@ -73,6 +73,7 @@ class SourceDocument:
     occurred_at: datetime  # in the team's time zone
     participants: list[str]
     lines: list[str]  # the document text split into lines; numbering is 1-based
+    focused: bool = False  # lines are the focus pass's view (llm/focus.py): passages, ">>>" on judged lines
 
 
 @dataclass(frozen=True)
@@ -189,10 +190,13 @@ def _prompt_for(document: SourceDocument, chunk: Chunk, count: int) -> PromptInp
         last_line=chunk.last_line,
         part_number=chunk.index + 1,
         part_count=count,
+        focused=document.focused,
     )
 
 
 def plan_chunks(document: SourceDocument, *, budget_tokens: int, overlap_lines: int) -> list[Chunk]:
+    if document.focused:  # one request per line the focus pass kept
+        return chunk_marked(document.lines, budget_tokens=budget_tokens)
     return chunk_lines(document.lines, budget_tokens=budget_tokens, overlap_lines=overlap_lines)
 
 

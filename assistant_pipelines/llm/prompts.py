@@ -27,7 +27,7 @@ TEMPLATE_FILES = (
     f"{PROMPT_NAME}.packed.user.j2",
 )
 _KIND_LABELS = {"meeting": "Meeting transcript", "email": "E-mail", "ticket": "Ticket"}
-_FENCE = re.compile(r"<(\s*/?\s*)(source)", re.IGNORECASE)
+_FENCE = re.compile(r"<(\s*/?\s*)(source|excerpt)", re.IGNORECASE)
 
 
 @cache
@@ -40,8 +40,18 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def _template_source(name: str) -> str:
+def template_source(name: str) -> str:
+    """The text of a prompt template file (what prompt versions hash)."""
     return (resources.files("assistant_pipelines") / "prompts" / name).read_text(encoding="utf-8")
+
+
+def render_template(name: str, **variables: object) -> str:
+    return _environment().get_template(name).render(**variables)
+
+
+def kind_label(kind: str) -> str:
+    """How a document kind is named to the model ("Meeting transcript", "E-mail", "Ticket")."""
+    return _KIND_LABELS.get(kind, kind.title())
 
 
 @cache
@@ -49,7 +59,7 @@ def prompt_version() -> str:
     """``extract_action_items@<12 hex>``: changes whenever a template or a schema changes."""
     digest = hashlib.sha256()
     for name in TEMPLATE_FILES:
-        digest.update(name.encode() + b"\x00" + _template_source(name).encode() + b"\x00")
+        digest.update(name.encode() + b"\x00" + template_source(name).encode() + b"\x00")
     digest.update(schema_fingerprint("single").encode())
     digest.update(schema_fingerprint("packed").encode())
     return f"{PROMPT_NAME}@{digest.hexdigest()[:12]}"
@@ -66,6 +76,7 @@ class PromptInput:
     last_line: int
     part_number: int = 1
     part_count: int = 1
+    focused: bool = False  # only the passages the focus pass kept are shown; ">>>" marks its lines
 
 
 def source_header(prompt: PromptInput) -> str:
@@ -74,7 +85,7 @@ def source_header(prompt: PromptInput) -> str:
     return "\x1f".join([
         prompt.kind, prompt.title, prompt.occurred_at.strftime("%Y-%m-%d %H:%M"),
         "\x1e".join(prompt.participants), f"{prompt.part_number}/{prompt.part_count}",
-        f"{prompt.first_line}-{prompt.last_line}",
+        f"{prompt.first_line}-{prompt.last_line}", *(["focused"] if prompt.focused else []),
     ])
 
 
@@ -99,6 +110,7 @@ def render_messages(prompt: PromptInput) -> list[dict[str, str]]:
         last_line=prompt.last_line,
         part_number=prompt.part_number,
         part_count=prompt.part_count,
+        focused=prompt.focused,
     )
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
@@ -121,6 +133,6 @@ def instruction_text(packed: bool = False) -> str:
 
 
 def defuse(text: str) -> str:
-    """Source text must not be able to open or close a fence and speak as us: ``<source``
-    and ``</source`` (any case, any spacing) lose their ``<``."""
+    """Source text must not be able to open or close a fence and speak as us: ``<source``,
+    ``</source``, ``<excerpt`` and ``</excerpt`` (any case, any spacing) lose their ``<``."""
     return _FENCE.sub(lambda m: "‹" + m.group(1) + m.group(2), text)

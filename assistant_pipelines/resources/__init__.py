@@ -14,7 +14,8 @@ from assistant_pipelines.resources.team import TeamResource
 from assistant_pipelines.resources.warehouse import WarehouseResource
 from assistant_pipelines.settings import Settings
 
-__all__ = ["LLMResource", "MailerResource", "TeamResource", "WarehouseResource", "resources_from_settings"]
+__all__ = ["LLMResource", "MailerResource", "TeamResource", "WarehouseResource", "llm_resource",
+           "resources_from_settings"]
 
 
 def resources_from_settings(settings: Settings) -> dict[str, object]:
@@ -22,20 +23,7 @@ def resources_from_settings(settings: Settings) -> dict[str, object]:
     shows and stores the variable's name, never its value."""
     return {
         "warehouse": WarehouseResource(url=settings.warehouse_url),
-        "llm": LLMResource(
-            backend=settings.llm_backend,
-            model=settings.llm_model,
-            base_url=settings.openai_base_url,
-            api_key=EnvVar("OPENAI_API_KEY") if settings.openai_api_key else None,
-            concurrency=settings.llm_concurrency,
-            local_model_path=str(settings.local_model_path) if settings.local_model_path else None,
-            model_cache_dir=str(settings.model_cache),
-            local_threads=settings.local_threads,
-            mode=settings.llm_mode,
-            budget_tokens=settings.llm_budget_tokens,
-            budget_usd=settings.llm_budget_usd,
-            pack_emails=settings.llm_pack,
-        ),
+        "llm": llm_resource(settings),
         "mailer": MailerResource(
             smtp_url=EnvVar("ASSISTANT_SMTP_URL") if settings.smtp_url else None,
             outbox_dir=str(settings.outbox),
@@ -46,3 +34,25 @@ def resources_from_settings(settings: Settings) -> dict[str, object]:
             timezone=settings.timezone,
         ),
     }
+
+
+def llm_resource(settings: Settings, *, resolve_secrets: bool = False) -> LLMResource:
+    """The ``llm`` resource for these settings. Inside Dagster the API key stays an ``EnvVar``
+    (resolved at run time, never stored); code that uses the resource outside Dagster (the
+    ``eval`` command) asks for the value itself with ``resolve_secrets``."""
+    return LLMResource(
+        backend=settings.llm_backend,
+        model=settings.llm_model,
+        base_url=settings.openai_base_url,
+        api_key=(settings.openai_api_key if resolve_secrets else EnvVar("OPENAI_API_KEY"))
+        if settings.openai_api_key else None,  # type: ignore[arg-type]
+        concurrency=settings.llm_concurrency,
+        local_model_path=str(settings.local_model_path) if settings.local_model_path else None,
+        model_cache_dir=str(settings.model_cache),
+        local_threads=settings.local_threads,
+        mode=settings.llm_mode,
+        budget_tokens=settings.llm_budget_tokens,
+        budget_usd=settings.llm_budget_usd,
+        pack_emails=settings.llm_pack,
+        focus=settings.llm_focus,
+    )

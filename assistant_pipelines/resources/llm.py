@@ -11,6 +11,7 @@ from pydantic import Field
 
 from assistant_pipelines.llm.backends import ChatBackend, LocalLlamaBackend, OpenAIBackend
 from assistant_pipelines.llm.extract import ExtractionSettings
+from assistant_pipelines.llm.focus import FocusSettings
 from assistant_pipelines.llm.limiter import RetryPolicy
 from assistant_pipelines.llm.local_model import resolve_local_model
 from assistant_pipelines.llm.packing import PackPlan
@@ -39,6 +40,10 @@ class LLMResource(ConfigurableResource):
     max_attempts: int = Field(default=5, description="attempts per request for 429, 5xx, time-outs")
     retry_base_s: float = 0.5
     max_batch_attempts: int = Field(default=3, description="batches a failing chunk is retried in automatically")
+    focus: str = Field(default="auto", description="auto | on | off: ask line by line which lines of a long "
+                       "document hand out work, and extract from those only (auto: with the local backend)")
+    focus_threshold: float = Field(default=FocusSettings.threshold, ge=0.0, le=1.0,
+                                   description="P(yes) at or above which a judged line is shown to the extraction")
 
     def get_backend(self) -> ChatBackend:
         """Built on each call; the local model itself is loaded once per process."""
@@ -83,3 +88,13 @@ class LLMResource(ConfigurableResource):
             budget_tokens=self.budget_tokens,
             budget_usd=self.budget_usd,
         )
+
+    def focus_settings(self) -> FocusSettings | None:
+        """The judge pass's settings, or None when it is off (``auto``: on for the local
+        backend, whose list-everything extraction is the imprecise one; a hosted model reads
+        whole documents better and cheaper)."""
+        if self.focus not in {"auto", "on", "off"}:
+            raise ValueError(f"ASSISTANT_LLM_FOCUS must be 'auto', 'on' or 'off', not {self.focus!r}")
+        if self.focus == "off" or (self.focus == "auto" and self.backend != "local"):
+            return None
+        return FocusSettings(threshold=self.focus_threshold)

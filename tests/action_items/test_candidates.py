@@ -120,6 +120,45 @@ def test_owner_in_a_meeting(directory: PersonDirectory, owner: str, line: int, e
     assert resolve_owner(owner, [line], meeting(), directory) == expected
 
 
+HANDOUT = [
+    "Project Manager: Okay, to wrap up for next week.",
+    "Project Manager: Um for our Industrial Designer, you're gonna be thinking about the casing.",
+    "Industrial Designer: Yep.",
+    "Project Manager: and marketing you'll be looking at trends,",
+    "Project Manager: and you're gonna do the user manual.",
+    "User Interface Designer: Okay.",
+    "Project Manager: I'll send you the minutes.",
+    "Project Manager: you two, Industrial Designer and User Interface Designer, build the mock-up.",
+    "Marketing Expert: Sounds good.",
+    "Project Manager: you will all get an e-mail.",
+]
+
+
+@pytest.mark.parametrize(("owner", "line", "expected"), [
+    ("Project Manager", 2, "Industrial Designer"),  # named by full label in the line
+    ("", 4, "Marketing Expert"),  # named by the one word only their label has
+    ("Project Manager", 5, "User Interface Designer"),  # nobody named: the one who acknowledges
+    ("Project Manager", 7, "Project Manager"),  # "I'll send you …" is the speaker's own work
+    ("Project Manager", 8, "Project Manager"),  # two people named: no single addressee to swap in
+    ("Project Manager", 10, "Project Manager"),  # no name, nobody acknowledges: left as the model said
+    ("Industrial Designer", 4, "Industrial Designer"),  # an owner other than the speaker is kept
+])
+def test_work_handed_to_you_belongs_to_the_person_addressed(directory: PersonDirectory, owner: str, line: int,
+                                                            expected: str) -> None:
+    text, _ = resolve_owner(owner, [line], meeting(HANDOUT), directory)
+    assert text == expected
+
+
+def test_a_copied_source_line_loses_its_number_mark_and_speaker_label(directory: PersonDirectory) -> None:
+    items = [item("Project Manager: you're gonna be thinking about the casing.", [2]),
+             item(">>> [2] Project Manager: you're gonna be thinking about the casing.", [2]),
+             item("Note: think about the casing", [2])]  # "Note" is nobody's label: kept as written
+    rows = build_candidates(items, meeting(HANDOUT), chunk_index=0, first_line=1, last_line=10,
+                            directory=directory, model="m", prompt_version="p", input_hash="h")
+    assert [r["task"] for r in rows] == ["you're gonna be thinking about the casing."] * 2 + [
+        "Note: think about the casing"]
+
+
 def test_i_in_an_email_is_its_author(directory: PersonDirectory) -> None:
     assert resolve_owner("I", [2], email("Priya Nair"), directory) == ("Priya Nair", "priya.nair")
     assert resolve_owner("I", [2], email("marcus@example.com"), directory) == ("marcus@example.com", "marcus.feld")

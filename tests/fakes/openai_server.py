@@ -61,6 +61,9 @@ class ChatReply:
     prompt_tokens: int | None = None  # None → estimated from the prompt's characters
     completion_tokens: int | None = None  # None → estimated from ``content``
     latency_s: float = 0.0
+    # token → log probability of the first answer token, returned as ``top_logprobs`` when
+    # the request asks for ``logprobs`` (as OpenAI, vLLM and llama.cpp's server do)
+    top_logprobs: dict[str, float] | None = None
 
 
 @dataclass
@@ -98,6 +101,16 @@ class RawReply:
 
 Reply = ChatReply | ErrorReply | Hang | RawReply
 Responder = Callable[[dict], Reply]
+
+
+def judge_reply(p_yes: float, **kw: Any) -> ChatReply:
+    """The answer to a yes/no question with probability ``p_yes`` of "yes": the likelier word
+    as content and both in ``top_logprobs``."""
+    import math
+
+    logprobs = {"yes": math.log(max(p_yes, 1e-9)), "no": math.log(max(1 - p_yes, 1e-9))}
+    return ChatReply(content="yes" if p_yes >= 0.5 else "no", finish_reason="length", top_logprobs=logprobs,
+                     completion_tokens=1, **kw)
 
 
 def json_reply(obj: Any, **kw: Any) -> ChatReply:
@@ -468,7 +481,7 @@ class FakeOpenAIServer:
                     "index": 0,
                     "message": {"role": "assistant", "content": reply.content, "refusal": None},
                     "finish_reason": reply.finish_reason,
-                    "logprobs": None,
+                    "logprobs": _logprobs(reply) if body.get("logprobs") else None,
                 }
             ],
             "usage": {
@@ -626,6 +639,14 @@ class FakeOpenAIServer:
             batch.error_file_id = error_file.id if error_file else None
             batch.status = "completed"
             batch.timestamps["completed"] = int(time.time())
+
+
+def _logprobs(reply: ChatReply) -> dict | None:
+    if not reply.top_logprobs:
+        return None
+    top = [{"token": token, "logprob": lp, "bytes": list(token.encode())}
+           for token, lp in sorted(reply.top_logprobs.items(), key=lambda kv: -kv[1])]
+    return {"content": [{**top[0], "top_logprobs": top}], "refusal": None}
 
 
 def _jsonl(lines: list[bytes]) -> bytes:

@@ -66,3 +66,26 @@ def test_our_wrapper_is_as_fast_as_llama_cpp_itself(smollm2):
     # A loose bound (the benchmark prints the real ratio): this catches gross overhead such
     # as reloading the model or using the wrong thread count, not machine noise.
     assert 0.5 <= comparison.ratio <= 2.0
+
+
+def test_real_llama_cpp_judges_a_line_with_a_probability(smollm2, wh, store):
+    """The focus pass's yes/no question in process: P(yes) is read from the first answer
+    token's logits (one decoding step), cached and ledgered like any call."""
+    from assistant_pipelines.llm.focus import FocusSettings, focus_documents, judge_messages
+    from tests.llm.test_focus import long_meeting
+
+    backend = LocalLlamaBackend(smollm2, n_ctx=2048, n_threads=1)
+    doc, lines = long_meeting()
+    judgement = backend.judge(judge_messages(doc, lines, 12, FocusSettings()))
+    assert 0.0 < judgement.p_yes < 1.0  # a distribution, not a sampled word
+    assert judgement.tokens_in and judgement.tokens_in > 100 and judgement.model == smollm2.stem
+    again = backend.judge(judge_messages(doc, lines, 12, FocusSettings()))
+    assert again.p_yes == pytest.approx(judgement.p_yes, abs=1e-6)  # deterministic
+    run = focus_documents([doc], {doc.document_id: lines}, backend, store, FocusSettings(threshold=0.0))
+    verdicts = run.verdicts[doc.document_id]
+    assert verdicts and all(v.p_yes is not None for v in verdicts)
+    # threshold 0: every judged line is kept and marked for the extraction
+    assert sum(1 for line in run.documents[0].lines if line.startswith(">>> ")) == len(verdicts)
+    rows = ledger(wh)
+    assert len(rows) == len(verdicts) and {r["outcome"] for r in rows} == {"ok"}
+    assert all(r["tokens_out"] == 1 and r["cost_usd"] == 0.0 for r in rows)

@@ -65,10 +65,10 @@ def test_result_rejects_unbounded_output():
 def test_prompt_version_hashes_templates_and_schemas(monkeypatch):
     version = prompts.prompt_version()
     assert version.startswith("extract_action_items@") and len(version.split("@")[1]) == 12
-    original = prompts._template_source
+    original = prompts.template_source
     prompts.prompt_version.cache_clear()
     try:
-        monkeypatch.setattr(prompts, "_template_source",
+        monkeypatch.setattr(prompts, "template_source",
                             lambda name: original(name) + ("\nBe brief." if name.endswith("packed.user.j2") else ""))
         assert prompts.prompt_version() != version
     finally:

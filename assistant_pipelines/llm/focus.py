@@ -1,0 +1,220 @@
+"""Focus: which lines of a long document hand out work, asked one line at a time.
+
+A small model asked to list the action items of a meeting lists ideas, decisions and small
+talk; asked "does this line give someone work to do later?" about one line with its
+neighbours, its probability of "yes" ranks the real assignments near the top (docs/quality.md).
+So long documents go through two passes:
+
+1. **Judge.** Every candidate line (``selection.candidate_lines``: commitment, request,
+   assignment and deadline cues, plus the closing part where meetings hand out work) is shown
+   with ``before`` lines above and ``after`` below, and the model's P(yes) is read from its
+   first answer token (:meth:`ChatBackend.judge`, one decoding step).
+2. **Extract.** Only the lines judged at or above ``threshold``, with ``view_context`` lines
+   each side (backchannels included: "Yep." after an assignment says who took it), are shown
+   to the ordinary extraction. Everything else is blanked, so line numbers stay the document's.
+
+Each judgement is cached in the warehouse (the same answer cache as extraction, keyed by the
+exact messages, the judge prompt's version and the model) and ledgered in ``llm_calls``. A
+question that fails after the retry policy keeps its line in the view (fail open: a model
+error must not drop an item) and is counted in ``FocusRun.failed``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from functools import cache
+
+from assistant_pipelines.llm.backends import BackendError, ChatBackend
+from assistant_pipelines.llm.chunking import FOCUS_MARK, FOCUS_WINDOW
+from assistant_pipelines.llm.extract import CallRecord, CallStore, SourceDocument
+from assistant_pipelines.llm.limiter import RetryPolicy
+from assistant_pipelines.llm.pricing import estimate_cost_usd
+from assistant_pipelines.llm.prompts import defuse, kind_label, render_template, template_source
+from assistant_pipelines.selection import candidate_lines
+
+JUDGE_PROMPT = "verify_line"
+JUDGE_TEMPLATES = (f"{JUDGE_PROMPT}.system.j2", f"{JUDGE_PROMPT}.user.j2")
+MAX_EXCERPT_LINE_CHARS = 200
+
+
+@dataclass(frozen=True)
+class FocusSettings:
+    """How the judge pass runs. ``threshold`` was chosen on AMI development meetings
+    (docs/quality.md); ``min_lines``: documents with fewer non-filler lines skip the pass and
+    go to the extraction whole (most e-mails)."""
+
+    threshold: float = 0.8
+    before: int = 2
+    after: int = 1
+    view_context: int = FOCUS_WINDOW
+    min_lines: int = 25
+
+
+@dataclass(frozen=True)
+class LineVerdict:
+    line: int  # 1-based line number in the document
+    p_yes: float | None  # None: the question failed
+    from_cache: bool = False
+    error: str | None = None
+
+
+@dataclass
+class FocusRun:
+    """The focused documents, in input order, and what the judge pass did."""
+
+    documents: list[SourceDocument]
+    verdicts: dict[str, list[LineVerdict]] = field(default_factory=dict)
+    calls: list[CallRecord] = field(default_factory=list)
+
+    @property
+    def questions(self) -> int:
+        return sum(len(v) for v in self.verdicts.values())
+
+    @property
+    def failed(self) -> list[tuple[str, LineVerdict]]:
+        return [(doc, v) for doc, verdicts in self.verdicts.items() for v in verdicts if v.p_yes is None]
+
+    def kept_lines(self, document_id: str, threshold: float) -> list[int]:
+        return [v.line for v in self.verdicts.get(document_id, []) if v.p_yes is None or v.p_yes >= threshold]
+
+
+@cache
+def judge_prompt_version() -> str:
+    """``verify_line@<12 hex>``: changes whenever a judge template changes."""
+    digest = hashlib.sha256()
+    for name in JUDGE_TEMPLATES:
+        digest.update(name.encode() + b"\x00" + template_source(name).encode() + b"\x00")
+    return f"{JUDGE_PROMPT}@{digest.hexdigest()[:12]}"
+
+
+def excerpt(lines: Sequence[str], index: int, before: int, after: int) -> str:
+    """The line at ``index`` (0-based) marked ``>>>``, with ``before`` / ``after`` non-filler
+    lines around it; long lines shortened."""
+    from assistant_pipelines.selection import is_filler
+
+    def shown(i: int) -> bool:
+        return bool(lines[i].strip()) and not is_filler(lines[i])
+
+    above = [i for i in range(index - 1, -1, -1) if shown(i)][:before]
+    below = [i for i in range(index + 1, len(lines)) if shown(i)][:after]
+    rendered = []
+    for i in [*reversed(above), index, *below]:
+        text = " ".join(lines[i].split())
+        if len(text) > MAX_EXCERPT_LINE_CHARS:
+            text = text[: MAX_EXCERPT_LINE_CHARS - 1] + "…"
+        rendered.append((">>> " if i == index else "    ") + text)
+    return "\n".join(rendered)
+
+
+def judge_messages(document: SourceDocument, lines: Sequence[str], index: int,
+                   settings: FocusSettings) -> list[dict[str, str]]:
+    system = render_template(JUDGE_TEMPLATES[0], kind=document.kind, kind_label=kind_label(document.kind))
+    user = render_template(JUDGE_TEMPLATES[1],
+        kind=document.kind, participants=[defuse(p) for p in document.participants],
+        excerpt=defuse(excerpt(lines, index, settings.before, settings.after)))
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def judge_cache_key(messages: list[dict[str, str]], version: str, model: str) -> str:
+    material = "\x1f".join([version, model, json.dumps(messages, sort_keys=True)])
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def focused_lines(lines: Sequence[str], kept: Sequence[int], view_context: int) -> list[str]:
+    """``lines`` blanked except the ``kept`` line numbers (1-based), marked ``>>>``, and
+    ``view_context`` lines each side of them."""
+    show: set[int] = set()
+    for n in kept:
+        show.update(range(max(1, n - view_context), min(len(lines), n + view_context) + 1))
+    marked = set(kept)
+    return [(FOCUS_MARK + line if i + 1 in marked else line) if i + 1 in show else "" for i, line in enumerate(lines)]
+
+
+class _Judge:
+    """Asks, caches and ledgers the yes/no questions of one run."""
+
+    def __init__(self, backend: ChatBackend, store: CallStore, retry: RetryPolicy, version: str,
+                 sleep: object = None) -> None:
+        self.backend = backend
+        self.store = store
+        self.retry = retry
+        self.version = version
+        self.sleep = sleep or time.sleep
+        self.calls: list[CallRecord] = []
+
+    def _record(self, document_id: str, key: str, attempt: int, started_at: datetime, **kw: object) -> CallRecord:
+        record = CallRecord(call_id=uuid.uuid4().hex, document_id=document_id, chunk_index=None,
+                            backend=self.backend.name, model=self.backend.model, prompt_version=self.version,
+                            input_hash=key, attempt=attempt, started_at=started_at, request_id=key[:32],
+                            **kw)  # type: ignore[arg-type]
+        self.store.record_calls([record])
+        self.calls.append(record)
+        return record
+
+    def ask(self, document_id: str, line: int, messages: list[dict[str, str]], cached: dict[str, str]) -> LineVerdict:
+        key = judge_cache_key(messages, self.version, self.backend.model)
+        if key in cached:
+            try:
+                p_yes = float(json.loads(cached[key])["p_yes"])
+            except (ValueError, KeyError, TypeError):
+                pass  # an entry of another shape: ask again
+            else:
+                self._record(document_id, key, 0, datetime.now(UTC), tokens_in=0, tokens_out=0, latency_ms=0.0,
+                             cost_usd=0.0, outcome="cache_hit", finish_reason=None, error=None)
+                return LineVerdict(line, p_yes, from_cache=True)
+        failures = 0
+        while True:
+            started_at = datetime.now(UTC)
+            try:
+                judgement = self.backend.judge(messages)
+            except BackendError as exc:
+                self._record(document_id, key, failures + 1, started_at, tokens_in=None, tokens_out=None,
+                             latency_ms=round(exc.latency_s * 1000, 1) if exc.latency_s is not None else None,
+                             cost_usd=None, outcome=exc.kind, finish_reason=None, error=str(exc),
+                             http_status=exc.status)
+                failures += 1
+                if exc.retryable and failures < self.retry.max_attempts:
+                    self.sleep(self.retry.delay(failures, exc.retry_after_s))  # type: ignore[operator]
+                    continue
+                return LineVerdict(line, None, error=str(exc))
+            self._record(document_id, key, failures + 1, started_at, tokens_in=judgement.tokens_in, tokens_out=1,
+                         latency_ms=round(judgement.latency_s * 1000, 1),
+                         cost_usd=estimate_cost_usd(self.backend.name, judgement.model, judgement.tokens_in, 1),
+                         outcome="ok",
+                         finish_reason="length", error=None)
+            p_yes = round(judgement.p_yes, 6)  # as cached, so a re-run decides exactly the same
+            self.store.store_answer(key, model=self.backend.model, prompt_version=self.version, input_hash=key,
+                                    response_json=json.dumps({"p_yes": p_yes}))
+            return LineVerdict(line, p_yes)
+
+
+def focus_documents(documents: Sequence[SourceDocument], originals: dict[str, list[str]], backend: ChatBackend,
+                    store: CallStore, settings: FocusSettings, retry: RetryPolicy | None = None,
+                    sleep: object = None) -> FocusRun:
+    """Each document of ``min_lines`` non-filler lines or more, focused on the lines judged to
+    hand out work (``originals``: the full lines of each document by id, filler included);
+    shorter documents unchanged."""
+    judge = _Judge(backend, store, retry or RetryPolicy(), judge_prompt_version(), sleep)
+    run = FocusRun(documents=[])
+    for document in documents:
+        lines = originals.get(document.document_id, document.lines)
+        candidates = candidate_lines(lines, min_lines=settings.min_lines)
+        if candidates is None:
+            run.documents.append(document)
+            continue
+        asked = [(index, judge_messages(document, lines, index, settings)) for index in candidates]
+        cached = store.cached_answers([judge_cache_key(m, judge.version, backend.model) for _, m in asked])
+        verdicts = [judge.ask(document.document_id, index + 1, messages, cached) for index, messages in asked]
+        run.verdicts[document.document_id] = verdicts
+        kept = run.kept_lines(document.document_id, settings.threshold)
+        run.documents.append(replace(document, lines=focused_lines(lines, kept, settings.view_context),
+                                     focused=True))
+        store.flush()
+    run.calls = judge.calls
+    return run

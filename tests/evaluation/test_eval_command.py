@@ -1,0 +1,123 @@
+"""``assistant-pipelines eval`` end to end: a fictional AMI-format file, the real ``openai``
+client against the loopback rule-based model, the real matcher (MiniLM), the warehouse cache.
+With the focus pass on and off, a document the model fails on, and a file of the wrong shape."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant_pipelines.evaluation.command import run_eval_command
+from assistant_pipelines.settings import load_settings
+from tests.conftest import rule_based_extraction
+from tests.fakes.openai_server import ErrorReply, FakeOpenAIServer
+
+ROLES = {"A": "ID", "B": "PM", "C": "UI", "D": "ME"}
+TALK = [
+    ("A", "The casing could be a bit rounder than the last prototype."),
+    ("C", "People mostly complained about the tiny labels on the old one."),
+    ("D", "The survey numbers from the spring are still the best we have."),
+    ("B", "That matches what the sales team told us about the older models."),
+    ("A", "Mm-hmm."),
+]
+
+
+def _utterances(meeting_number: int) -> list[tuple[str, str]]:
+    talk = [TALK[i % len(TALK)] for i in range(36)]
+    talk[8] = ("D", f"I'll collect the prices of rival remotes for round {meeting_number}.")
+    talk[20] = ("A", "I will sketch three casing options.")
+    talk += [("B", "Okay, so to wrap up for the next meeting."),
+             ("B", "I'll write the minutes and put them in the shared folder."),
+             ("C", "Sounds good."), ("B", "Thanks everyone.")]
+    return talk
+
+
+def _meeting(meeting_id: str, number: int, gold: list[str]) -> dict:
+    transcript = [{"speaker": f"{ROLES[s]} ({s})", "speaker_letter": s, "role": ROLES[s], "text": text,
+                   "start": float(i), "end": i + 0.9, "da_type": "Inform"}
+                  for i, (s, text) in enumerate(_utterances(number))]
+    return {"source_id": f"AMI:{meeting_id}", "meeting_id": meeting_id, "series": meeting_id[:-1],
+            "meeting_in_series": meeting_id[-1],
+            "meta": {"type": "scenario", "date": "07-03-05",
+                     "speakers": {s: {"role": r, "participant": f"X{s}"} for s, r in ROLES.items()}},
+            "transcript": transcript, "gold_actions": gold,
+            "gold_actions_detail": [{"id": f"{meeting_id}.g{i}", "text": g, "evidence_utterance_idx": []}
+                                    for i, g in enumerate(gold)],
+            "gold_decisions": [], "gold_problems": [], "gold_abstract": [], "has_summlinks": True}
+
+
+GOLD = ["The marketing expert will collect the prices of rival remotes.",
+        "The industrial designer will sketch three casing options.",
+        "The project manager will write the minutes."]
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    meetings = [_meeting("QZ1001a", 1, GOLD), _meeting("QZ1001b", 2, GOLD)]
+    (folder / "ami_meetings.jsonl").write_text("\n".join(json.dumps(m) for m in meetings) + "\n")
+    return folder
+
+
+def _run(data_dir: Path, home: Path, server: FakeOpenAIServer, focus: str, capsys) -> tuple[int, str, str, list[dict]]:
+    settings = load_settings({"ASSISTANT_HOME": str(home), "ASSISTANT_LLM": "openai", "OPENAI_BASE_URL": server.base_url,
+                              "OPENAI_API_KEY": server.api_key, "ASSISTANT_LLM_MODEL": "fake-model",
+                              "ASSISTANT_LLM_FOCUS": focus})
+    out = home / "items.jsonl"
+    code = run_eval_command(argparse.Namespace(data=str(data_dir), source="ami", limit=None, out=str(out)), settings)
+    captured = capsys.readouterr()
+    rows = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
+    return code, captured.out, captured.err, rows
+
+
+@pytest.mark.parametrize("focus", ["on", "off"])
+def test_eval_prints_the_table_and_writes_every_item(data_dir, tmp_path, capsys, focus):
+    with FakeOpenAIServer(rule_based_extraction) as server:
+        code, out, _, rows = _run(data_dir, tmp_path / "home", server, focus, capsys)
+        judged = [r for r in server.chat_requests() if r.get("logprobs")]
+    assert code == 0
+    assert ("focus:" in out) == (focus == "on") and (bool(judged) == (focus == "on"))
+    assert "precision" in out and "recall" in out and "owner" in out
+    assert "QZ1001a: 3 predicted, 3 gold, 3 matched" in out
+    predictions = [r for r in rows if r["kind"] == "prediction"]
+    gold = [r for r in rows if r["kind"] == "gold"]
+    assert len(gold) == 6 and len(predictions) == 6
+    assert all(r["matched"] for r in predictions)
+
+
+def test_rerun_is_served_from_the_cache(data_dir, tmp_path, capsys):
+    with FakeOpenAIServer(rule_based_extraction) as server:
+        _run(data_dir, tmp_path / "home", server, "on", capsys)
+        asked = len(server.chat_requests())
+        code, out, _, _ = _run(data_dir, tmp_path / "home", server, "on", capsys)
+        assert len(server.chat_requests()) == asked
+    assert code == 0 and "QZ1001b: 3 predicted, 3 gold, 3 matched" in out
+
+
+def test_a_document_the_model_fails_on_counts_zero_and_is_listed(data_dir, tmp_path, capsys):
+    def fails_on_round_two(request: dict):
+        text = json.dumps(request["messages"])
+        if "round 2" in text and not request.get("logprobs"):
+            return ErrorReply(400, message="context length exceeded")
+        return rule_based_extraction(request)
+
+    with FakeOpenAIServer(fails_on_round_two) as server:
+        code, out, _, rows = _run(data_dir, tmp_path / "home", server, "on", capsys)
+    assert code == 0
+    assert "QZ1001b: FAILED" in out and "context length exceeded" in out
+    assert "QZ1001a: 3 predicted, 3 gold, 3 matched" in out
+    assert any(r["kind"] == "failure" and r["document"] == "QZ1001b" for r in rows)
+
+
+def test_a_data_file_of_the_wrong_shape_is_refused_naming_file_and_field(data_dir, tmp_path, capsys):
+    broken = json.loads((data_dir / "ami_meetings.jsonl").read_text().splitlines()[0])
+    del broken["transcript"]
+    (data_dir / "ami_meetings.jsonl").write_text(json.dumps(broken) + "\n")
+    with FakeOpenAIServer(rule_based_extraction) as server:
+        code, _, err, _ = _run(data_dir, tmp_path / "home", server, "on", capsys)
+    assert code == 2
+    assert "ami_meetings.jsonl" in err and "transcript" in err
