@@ -158,3 +158,44 @@ def test_batch_mode_needs_the_openai_backend(url, tmp_path):
     assert not result.success
     failure = result.get_step_failure_events()[0].step_failure_data.error
     assert "needs ASSISTANT_LLM=openai" in str(failure)
+
+
+def test_focus_pass_in_the_asset_judges_long_meetings_and_is_cached(tmp_path):
+    """``focus="on"``: the long meeting's candidate lines are judged first (P(yes) from
+    logprobs), only the kept lines reach the extraction; the short e-mails go whole. The judge
+    calls are in the ledger and the metadata, and a re-run asks nothing."""
+    from tests.conftest import rule_based_extraction
+    from tests.llm.test_focus import long_meeting
+
+    doc, lines = long_meeting()
+    url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+    with open_warehouse(url) as wh:
+        wh.ensure_schema()
+        rows = [{"document_id": "meeting-long", "kind": "meeting", "source_file": "long.vtt", "title": doc.title,
+                 "occurred_at": datetime(2026, 10, 6, 8, tzinfo=UTC), "week_start": datetime(2026, 10, 5).date(),
+                 "author_person_id": None, "author": None, "participants": "[]", "thread_id": None, "url": None,
+                 "text": "\n".join(lines), "content_hash": "h1"},
+                {"document_id": "email-b", "kind": "email", "source_file": "b.eml", "title": "Harbor budget",
+                 "occurred_at": datetime(2026, 10, 7, 9, tzinfo=UTC), "week_start": datetime(2026, 10, 5).date(),
+                 "author_person_id": None, "author": "Ola", "participants": "[]", "thread_id": None, "url": None,
+                 "text": "Hi,\nI'll send the harbor budget draft tomorrow.\nOla", "content_hash": "h2"}]
+        wh.insert_rows("documents", list(rows[0]), rows)
+    with FakeOpenAIServer(rule_based_extraction) as server:
+        first = metadata(materialize(url, server, tmp_path, focus="on", focus_threshold=0.5))
+        judged = [r for r in server.chat_requests() if r.get("logprobs")]
+        extracted = [r for r in server.chat_requests() if not r.get("logprobs")]
+        second = metadata(materialize(url, server, tmp_path, focus="on", focus_threshold=0.5))
+        assert len(server.chat_requests()) == len(judged) + len(extracted)  # the re-run asked nothing
+    assert first["focus_questions"] == len(judged) > 3 and first["focus_failed"] == 0
+    assert first["focus_lines_kept"] == 3
+    assert len(extracted) == 4  # one request per kept line of the meeting, and the e-mail whole
+    assert first["model_calls"] == len(judged) + len(extracted)
+    assert second["model_calls"] == 0 and second["cache_hits"] == len(judged) + len(extracted)
+    with open_warehouse(url) as wh:
+        found = wh.query("SELECT owner_text, task, evidence_lines FROM action_item_candidates "
+                         "WHERE quarantine_reason IS NULL ORDER BY document_id, owner_text")
+        ledger = wh.query("SELECT prompt_version, COUNT(*) AS n FROM llm_calls WHERE outcome = 'ok' GROUP BY 1")
+    assert [(r["owner_text"], r["evidence_lines"]) for r in found] == [
+        (None, "[2]"), ("Ines", "[38]"), ("Mira", "[21]"), ("Tomas", "[13]")]  # the fake names no e-mail owner
+    assert {r["prompt_version"].split("@")[0]: r["n"] for r in ledger} == {
+        "verify_line": len(judged), "extract_action_items": len(extracted)}
