@@ -151,8 +151,8 @@ class _Judge:
     def _record(self, document_id: str, key: str, attempt: int, started_at: datetime, **kw: object) -> CallRecord:
         record = CallRecord(call_id=uuid.uuid4().hex, document_id=document_id, chunk_index=None,
                             backend=self.backend.name, model=self.backend.model, prompt_version=self.version,
-                            input_hash=key, attempt=attempt, started_at=started_at, request_id=key[:32],
-                            **kw)  # type: ignore[arg-type]
+                            input_hash=key, attempt=attempt, started_at=started_at,
+                            request_id=key[:32] if attempt else None, **kw)  # type: ignore[arg-type]
         self.store.record_calls([record])
         self.calls.append(record)
         return record
@@ -186,8 +186,8 @@ class _Judge:
             self._record(document_id, key, failures + 1, started_at, tokens_in=judgement.tokens_in, tokens_out=1,
                          latency_ms=round(judgement.latency_s * 1000, 1),
                          cost_usd=estimate_cost_usd(self.backend.name, judgement.model, judgement.tokens_in, 1),
-                         outcome="ok",
-                         finish_reason="length", error=None)
+                         outcome="ok", finish_reason="length", error=None,
+                         http_status=200 if self.backend.name == "openai" else None)
             p_yes = round(judgement.p_yes, 6)  # as cached, so a re-run decides exactly the same
             self.store.store_answer(key, model=self.backend.model, prompt_version=self.version, input_hash=key,
                                     response_json=json.dumps({"p_yes": p_yes}))
