@@ -152,7 +152,7 @@ def build_candidates(
     input_hash: str,
 ) -> list[dict[str, Any]]:
     rows = []
-    for index, item in enumerate(map(lambda i: _without_line_label(i, doc), items)):
+    for index, item in enumerate(_without_line_label(i, doc) for i in items):
         lines, evidence, reason = ground(item, doc, first_line, last_line)
         owner_text, owner_id = resolve_owner(item.owner, lines, doc, directory)
         due = resolve_due_date(item.due, doc.local_date) if item.due else None

@@ -242,6 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--data", default="../shared/data", help="folder with ami_meetings.jsonl / bc3_emails.jsonl")
     evaluate.add_argument("--source", choices=["ami", "bc3", "all"], default="all")
     evaluate.add_argument("--limit", type=int, default=None, help="at most this many documents per source")
+    evaluate.add_argument("--only", default=None,
+                          help="comma-separated document ids (AMI meeting ids, BC3 e-mail ids) to evaluate")
     evaluate.add_argument("--out", default=None, help="per-item JSONL file (default: $ASSISTANT_HOME/eval/…)")
     evaluate.set_defaults(func=command_eval)
     from assistant_pipelines.llm.diff import add_diff_arguments

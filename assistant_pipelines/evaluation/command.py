@@ -40,14 +40,21 @@ DATA_FILES = {"ami": "ami_meetings.jsonl", "bc3": "bc3_emails.jsonl"}
 FALLBACK_DATE = datetime(2005, 1, 3, 10, 0, tzinfo=UTC)  # AMI gives no time of day
 
 
-def load_documents(data_dir: Path, source: str, limit: int | None) -> list[LabelledMeeting | LabelledEmail]:
+def load_documents(data_dir: Path, source: str, limit: int | None,
+                   only: set[str] | None = None) -> list[LabelledMeeting | LabelledEmail]:
     documents: list[LabelledMeeting | LabelledEmail] = []
     for name in (["ami", "bc3"] if source == "all" else [source]):
         path = data_dir / DATA_FILES[name]
         if not path.is_file():
             raise DatasetError(str(path), "file", f"not found: expected {DATA_FILES[name]} in {data_dir}")
-        loaded = load_ami(path) if name == "ami" else load_bc3(path)
+        loaded: list[LabelledMeeting | LabelledEmail] = list(load_ami(path) if name == "ami" else load_bc3(path))
+        if only is not None:
+            loaded = [doc for doc in loaded if doc.id in only]
         documents += loaded[:limit] if limit else loaded
+    if only is not None:
+        missing = sorted(only - {doc.id for doc in documents})
+        if missing:
+            raise DatasetError(str(data_dir), "--only", f"no document with id {', '.join(missing)}")
     return documents
 
 
@@ -118,7 +125,8 @@ class RealExtraction:
 def run_eval_command(args: argparse.Namespace, settings: Settings) -> int:
     data_dir = Path(args.data).expanduser().resolve()
     try:
-        documents = load_documents(data_dir, args.source, args.limit)
+        only = {part.strip() for part in args.only.split(",") if part.strip()} if getattr(args, "only", None) else None
+        documents = load_documents(data_dir, args.source, args.limit, only)
     except DatasetError as exc:
         print(f"assistant-pipelines eval: {exc}", file=sys.stderr)
         return 2

@@ -63,12 +63,14 @@ def data_dir(tmp_path: Path) -> Path:
     return folder
 
 
-def _run(data_dir: Path, home: Path, server: FakeOpenAIServer, focus: str, capsys) -> tuple[int, str, str, list[dict]]:
+def _run(data_dir: Path, home: Path, server: FakeOpenAIServer, focus: str, capsys,
+         only: str | None = None) -> tuple[int, str, str, list[dict]]:
     settings = load_settings({"ASSISTANT_HOME": str(home), "ASSISTANT_LLM": "openai", "OPENAI_BASE_URL": server.base_url,
                               "OPENAI_API_KEY": server.api_key, "ASSISTANT_LLM_MODEL": "fake-model",
                               "ASSISTANT_LLM_FOCUS": focus})
     out = home / "items.jsonl"
-    code = run_eval_command(argparse.Namespace(data=str(data_dir), source="ami", limit=None, out=str(out)), settings)
+    code = run_eval_command(argparse.Namespace(data=str(data_dir), source="ami", limit=None, out=str(out), only=only),
+                            settings)
     captured = capsys.readouterr()
     rows = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
     return code, captured.out, captured.err, rows
@@ -121,3 +123,12 @@ def test_a_data_file_of_the_wrong_shape_is_refused_naming_file_and_field(data_di
         code, _, err, _ = _run(data_dir, tmp_path / "home", server, "on", capsys)
     assert code == 2
     assert "ami_meetings.jsonl" in err and "transcript" in err
+
+
+def test_only_picks_documents_by_id_and_names_unknown_ones(data_dir, tmp_path, capsys):
+    with FakeOpenAIServer(rule_based_extraction) as server:
+        code, out, _, rows = _run(data_dir, tmp_path / "home", server, "on", capsys, only="QZ1001b")
+        assert code == 0 and "evaluating 1 documents" in out and "QZ1001a" not in out
+        assert {r["document"] for r in rows} == {"QZ1001b"}
+        code, _, err, _ = _run(data_dir, tmp_path / "home", server, "on", capsys, only="QZ1001b,QZ9999z")
+    assert code == 2 and "QZ9999z" in err and "--only" in err
