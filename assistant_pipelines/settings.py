@@ -42,6 +42,7 @@ class Settings:
     llm_pack: bool = False  # pack several short e-mails into one request
     local_threads: int | None = None  # llama.cpp threads; None → one per core
     llm_focus: str = "auto"  # "auto" (local backend only) | "on" | "off": the judge pass (llm/focus.py)
+    llm_focus_threshold: float | None = None  # P(yes) a judged line needs; None → FocusSettings' default
 
     @property
     def tz(self) -> ZoneInfo:
@@ -79,6 +80,7 @@ class Settings:
             "ASSISTANT_LLM_BUDGET_USD": str(self.llm_budget_usd or "(no limit)"),
             "ASSISTANT_LLM_PACK": "on" if self.llm_pack else "off",
             "ASSISTANT_LLM_FOCUS": self.llm_focus,
+            "ASSISTANT_LLM_FOCUS_THRESHOLD": str(self.llm_focus_threshold or "(default)"),
             "ASSISTANT_LOCAL_THREADS": str(self.local_threads or "(one per core)"),
             "DAGSTER_HOME": str(self.dagster_home),
         }
@@ -185,6 +187,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     focus = (get("ASSISTANT_LLM_FOCUS") or "auto").lower()
     if focus not in {"auto", "on", "off"}:
         raise SettingsError(f"ASSISTANT_LLM_FOCUS must be 'auto', 'on' or 'off', not {focus!r}.")
+    focus_threshold = _positive(get("ASSISTANT_LLM_FOCUS_THRESHOLD"), "ASSISTANT_LLM_FOCUS_THRESHOLD", float)
+    if focus_threshold is not None and focus_threshold > 1:
+        raise SettingsError(f"ASSISTANT_LLM_FOCUS_THRESHOLD is a probability (0 to 1), not {focus_threshold}.")
 
     return Settings(
         home=home,
@@ -206,6 +211,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         llm_pack=pack_text in {"on", "true", "1", "yes"},
         local_threads=local_threads,  # type: ignore[arg-type]
         llm_focus=focus,
+        llm_focus_threshold=focus_threshold,
     )
 
 

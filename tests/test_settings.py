@@ -158,7 +158,7 @@ def test_redacted_shows_every_setting_and_no_secret(tmp_path: Path) -> None:
         "OPENAI_API_KEY", "ASSISTANT_LLM_MODEL", "ASSISTANT_LLM_CONCURRENCY", "ASSISTANT_LOCAL_MODEL",
         "ASSISTANT_SMTP_URL", "ASSISTANT_TIMEZONE", "ASSISTANT_FIRST_WEEK", "DAGSTER_HOME",
         "ASSISTANT_LLM_MODE", "ASSISTANT_LLM_BUDGET_TOKENS", "ASSISTANT_LLM_BUDGET_USD", "ASSISTANT_LLM_PACK",
-        "ASSISTANT_LOCAL_THREADS", "ASSISTANT_LLM_FOCUS",
+        "ASSISTANT_LOCAL_THREADS", "ASSISTANT_LLM_FOCUS", "ASSISTANT_LLM_FOCUS_THRESHOLD",
     }
     assert shown["OPENAI_API_KEY"] == "(set)"
     assert shown["ASSISTANT_WAREHOUSE_URL"] == "postgresql://app:***@db.example/assistant?sslmode=require"
@@ -172,6 +172,7 @@ def test_redacted_shows_every_setting_and_no_secret(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("variable", "value"), [
     ("ASSISTANT_LLM_MODE", "nightly"), ("ASSISTANT_LLM_BUDGET_TOKENS", "-5"), ("ASSISTANT_LLM_BUDGET_USD", "lots"),
     ("ASSISTANT_LLM_PACK", "maybe"), ("ASSISTANT_LOCAL_THREADS", "0"), ("ASSISTANT_LLM_FOCUS", "sometimes"),
+    ("ASSISTANT_LLM_FOCUS_THRESHOLD", "1.5"), ("ASSISTANT_LLM_FOCUS_THRESHOLD", "high"),
 ])
 def test_extraction_settings_are_validated(tmp_path: Path, variable: str, value: str) -> None:
     with pytest.raises(SettingsError, match=variable):
@@ -189,6 +190,10 @@ def test_focus_pass_is_on_for_the_local_model_unless_configured(tmp_path: Path, 
            **({"ASSISTANT_LLM_FOCUS": focus} if focus else {})}
     settings = settings_for(tmp_path, **env)
     assert (llm_resource(settings).focus_settings() is not None) == on
+    if on:
+        assert llm_resource(settings).focus_settings().threshold == 0.8  # type: ignore[union-attr]
+        tuned = settings_for(tmp_path, **env, ASSISTANT_LLM_FOCUS_THRESHOLD="0.9")
+        assert llm_resource(tuned).focus_settings().threshold == 0.9  # type: ignore[union-attr]
 
 
 def test_batch_mode_needs_the_openai_backend(tmp_path: Path) -> None:

@@ -55,4 +55,5 @@ def llm_resource(settings: Settings, *, resolve_secrets: bool = False) -> LLMRes
         budget_usd=settings.llm_budget_usd,
         pack_emails=settings.llm_pack,
         focus=settings.llm_focus,
+        **({"focus_threshold": settings.llm_focus_threshold} if settings.llm_focus_threshold is not None else {}),
     )
