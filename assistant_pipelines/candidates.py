@@ -80,10 +80,11 @@ _ACKNOWLEDGEMENT = re.compile(r"^(yep|yeah|yes|okay|ok|sure|alright|right|will d
                               re.IGNORECASE)
 
 
-def addressee(doc: DocumentContext, line_number: int) -> str | None:
+def addressee(doc: DocumentContext, line_number: int, *, by_reply: bool = True) -> str | None:
     """Who a meeting line spoken to "you" is addressed to: another speaker named in it (by
     full label, or by a word only their label has: "marketing, you'll look at trends"), else
-    the other speaker who acknowledges it within the next two lines ("Yep."). None if unsure."""
+    the other speaker who answers it briefly within the next two lines ("Yep.", "Evaluation,
+    okay."). None if unsure."""
     line = doc.lines[line_number - 1]
     speaker = speaker_of(line)
     body = line.split(":", 1)[1].lower() if ":" in line else line.lower()
@@ -97,26 +98,34 @@ def addressee(doc: DocumentContext, line_number: int) -> str | None:
                 named.append(label)
     if len(named) == 1:
         return named[0]
-    if named:
+    if named or not by_reply:
         return None  # several people named: a shared task, not one owner
     for following in doc.lines[line_number:line_number + 2]:
         who = speaker_of(following)
         text = following.split(":", 1)[1].strip() if ":" in following else ""
-        if who and who != speaker and _ACKNOWLEDGEMENT.match(text):
+        if who and who != speaker and (_ACKNOWLEDGEMENT.match(text) or len(text.split()) <= 4):
             return who
     return None
+
+
+def _names_one_other(doc: DocumentContext, line_number: int) -> bool:
+    """Whether a meeting line names exactly one speaker other than its own ("Marketing, the
+    user requirements."): work handed out by naming who does it."""
+    return addressee(doc, line_number, by_reply=False) is not None
 
 
 def resolve_owner(owner_text: str, evidence_lines: list[int], doc: DocumentContext,
                   directory: PersonDirectory) -> tuple[str | None, str | None]:
     """(owner as written, person id). "I" means the speaker of the cited line (or the sender).
-    In a meeting, work a speaker hands to "you" is not the speaker's: when the model names the
-    speaker (or nobody) for such a line, the owner is the person addressed (:func:`addressee`)."""
+    In a meeting, work a speaker hands to "you", or to one other participant by name, is not
+    the speaker's: when the model names the speaker (or nobody) for such a line, the owner is
+    the person addressed (:func:`addressee`)."""
     text = owner_text.strip()
     line = doc.lines[evidence_lines[0] - 1] if evidence_lines and evidence_lines[0] <= len(doc.lines) else ""
     speaker = speaker_of(line) if doc.kind == "meeting" else None
-    if speaker and (not text or text == speaker) and _SECOND_PERSON.search(line.split(":", 1)[-1]) \
-            and not _SPEAKER_COMMITS.search(line.split(":", 1)[-1]):
+    body = line.split(":", 1)[-1]
+    if speaker and (not text or text == speaker) and not _SPEAKER_COMMITS.search(body) \
+            and (_SECOND_PERSON.search(body) or _names_one_other(doc, evidence_lines[0])):
         text = addressee(doc, evidence_lines[0]) or text
     if not text:
         return None, None

@@ -131,6 +131,10 @@ HANDOUT = [
     "Project Manager: you two, Industrial Designer and User Interface Designer, build the mock-up.",
     "Marketing Expert: Sounds good.",
     "Project Manager: you will all get an e-mail.",
+    "Project Manager: Marketing, the user requirements.",
+    "Project Manager: and you're gonna be working on the evaluation.",
+    "Marketing Expert: Evaluation, okay.",
+    "Project Manager: we need the requirements soon.",
 ]
 
 
@@ -142,6 +146,9 @@ HANDOUT = [
     ("Project Manager", 8, "Project Manager"),  # two people named: no single addressee to swap in
     ("Project Manager", 10, "Project Manager"),  # no name, nobody acknowledges: left as the model said
     ("Industrial Designer", 4, "Industrial Designer"),  # an owner other than the speaker is kept
+    ("Project Manager", 11, "Marketing Expert"),  # no "you", but one other participant named
+    ("Project Manager", 12, "Marketing Expert"),  # the one who answers briefly
+    ("Project Manager", 14, "Project Manager"),  # nobody addressed: as the model said
 ])
 def test_work_handed_to_you_belongs_to_the_person_addressed(directory: PersonDirectory, owner: str, line: int,
                                                             expected: str) -> None:
