@@ -25,7 +25,7 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cache
@@ -140,7 +140,7 @@ class _Judge:
     """Asks, caches and ledgers the yes/no questions of one run."""
 
     def __init__(self, backend: ChatBackend, store: CallStore, retry: RetryPolicy, version: str,
-                 sleep: object = None) -> None:
+                 sleep: Callable[[float], object] | None = None) -> None:
         self.backend = backend
         self.store = store
         self.retry = retry
@@ -180,7 +180,7 @@ class _Judge:
                              http_status=exc.status)
                 failures += 1
                 if exc.retryable and failures < self.retry.max_attempts:
-                    self.sleep(self.retry.delay(failures, exc.retry_after_s))  # type: ignore[operator]
+                    self.sleep(self.retry.delay(failures, exc.retry_after_s))
                     continue
                 return LineVerdict(line, None, error=str(exc))
             self._record(document_id, key, failures + 1, started_at, tokens_in=judgement.tokens_in, tokens_out=1,
@@ -196,7 +196,7 @@ class _Judge:
 
 def focus_documents(documents: Sequence[SourceDocument], originals: dict[str, list[str]], backend: ChatBackend,
                     store: CallStore, settings: FocusSettings, retry: RetryPolicy | None = None,
-                    sleep: object = None) -> FocusRun:
+                    sleep: Callable[[float], object] | None = None) -> FocusRun:
     """Each document of ``min_lines`` non-filler lines or more, focused on the lines judged to
     hand out work (``originals``: the full lines of each document by id, filler included);
     shorter documents unchanged."""
