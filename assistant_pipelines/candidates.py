@@ -108,12 +108,6 @@ def addressee(doc: DocumentContext, line_number: int, *, by_reply: bool = True) 
     return None
 
 
-def _names_one_other(doc: DocumentContext, line_number: int) -> bool:
-    """Whether a meeting line names exactly one speaker other than its own ("Marketing, the
-    user requirements."): work handed out by naming who does it."""
-    return addressee(doc, line_number, by_reply=False) is not None
-
-
 def resolve_owner(owner_text: str, evidence_lines: list[int], doc: DocumentContext,
                   directory: PersonDirectory) -> tuple[str | None, str | None]:
     """(owner as written, person id). "I" means the speaker of the cited line (or the sender).
@@ -124,9 +118,10 @@ def resolve_owner(owner_text: str, evidence_lines: list[int], doc: DocumentConte
     line = doc.lines[evidence_lines[0] - 1] if evidence_lines and evidence_lines[0] <= len(doc.lines) else ""
     speaker = speaker_of(line) if doc.kind == "meeting" else None
     body = line.split(":", 1)[-1]
-    if speaker and (not text or text == speaker) and not _SPEAKER_COMMITS.search(body) \
-            and (_SECOND_PERSON.search(body) or _names_one_other(doc, evidence_lines[0])):
-        text = addressee(doc, evidence_lines[0]) or text
+    if speaker and (not text or text == speaker) and not _SPEAKER_COMMITS.search(body):
+        # Spoken to "you", the one who answers may be the addressee; otherwise only another
+        # participant named in the line ("Marketing, the user requirements.") is.
+        text = addressee(doc, evidence_lines[0], by_reply=bool(_SECOND_PERSON.search(body))) or text
     if not text:
         return None, None
     if text.lower() in _FIRST_PERSON:

@@ -36,7 +36,7 @@ from assistant_pipelines.llm.extract import CallRecord, CallStore, SourceDocumen
 from assistant_pipelines.llm.limiter import RetryPolicy
 from assistant_pipelines.llm.pricing import estimate_cost_usd
 from assistant_pipelines.llm.prompts import defuse, kind_label, render_template, template_source
-from assistant_pipelines.selection import candidate_lines
+from assistant_pipelines.selection import candidate_lines, is_filler
 
 JUDGE_PROMPT = "verify_line"
 JUDGE_TEMPLATES = (f"{JUDGE_PROMPT}.system.j2", f"{JUDGE_PROMPT}.user.j2")
@@ -96,7 +96,6 @@ def judge_prompt_version() -> str:
 def excerpt(lines: Sequence[str], index: int, before: int, after: int) -> str:
     """The line at ``index`` (0-based) marked ``>>>``, with ``before`` / ``after`` non-filler
     lines around it; long lines shortened."""
-    from assistant_pipelines.selection import is_filler
 
     def shown(i: int) -> bool:
         return bool(lines[i].strip()) and not is_filler(lines[i])
