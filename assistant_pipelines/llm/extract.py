@@ -180,6 +180,10 @@ class WorkItem:
 
 
 def _prompt_for(document: SourceDocument, chunk: Chunk, count: int) -> PromptInput:
+    # A focused chunk is one self-contained question about one kept line: numbering it "part
+    # n of m" would make its request (and cache key) depend on which other lines were kept,
+    # so a new threshold would re-ask every extraction.
+    focused = document.focused
     return PromptInput(
         kind=document.kind,
         title=document.title,
@@ -188,9 +192,9 @@ def _prompt_for(document: SourceDocument, chunk: Chunk, count: int) -> PromptInp
         numbered_lines=chunk.numbered_lines,
         first_line=chunk.first_line,
         last_line=chunk.last_line,
-        part_number=chunk.index + 1,
-        part_count=count,
-        focused=document.focused,
+        part_number=1 if focused else chunk.index + 1,
+        part_count=1 if focused else count,
+        focused=focused,
     )
 
 

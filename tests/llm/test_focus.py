@@ -201,3 +201,18 @@ def test_a_focused_view_is_asked_one_marked_line_at_a_time():
     assert [c.first_line for c in plan_chunks(focused, budget_tokens=1200, overlap_lines=2)] == [11, 19, 36]
     # an unfocused document is chunked by size as before: one chunk here
     assert len(plan_chunks(doc, budget_tokens=1200, overlap_lines=2)) == 1
+
+
+def test_a_focused_request_does_not_depend_on_the_other_kept_lines():
+    """Keeping one more line (a lower threshold) must not change the questions asked about the
+    lines kept before: their answers stay cached."""
+    from assistant_pipelines.llm.extract import ExtractionSettings, plan_work
+    from assistant_pipelines.llm.prompts import render_messages
+
+    doc, original = long_meeting()
+    fewer = replace(doc, lines=focused_lines(original, [21, 38], view_context=2), focused=True)
+    more = replace(doc, lines=focused_lines(original, [13, 21, 38], view_context=2), focused=True)
+    by_line = {w.chunk.first_line: w for w in plan_work([more], ExtractionSettings())}
+    for work in plan_work([fewer], ExtractionSettings()):
+        assert work.input_hash == by_line[work.chunk.first_line].input_hash
+        assert "part " not in render_messages(work.prompt)[1]["content"]
