@@ -87,7 +87,8 @@ def addressee(doc: DocumentContext, line_number: int, *, by_reply: bool = True) 
     okay."). None if unsure."""
     line = doc.lines[line_number - 1]
     speaker = speaker_of(line)
-    body = line.split(":", 1)[1].lower() if ":" in line else line.lower()
+    said = line.split(":", 1)[1] if ":" in line else line
+    body = said.lower()
     others = sorted({s for s in (speaker_of(x) for x in doc.lines) if s and s != speaker}, key=len, reverse=True)
     named = [s for s in others if re.search(rf"\b{re.escape(s.lower())}\b", body)]
     if not named:
@@ -96,6 +97,8 @@ def addressee(doc: DocumentContext, line_number: int, *, by_reply: bool = True) 
             unique = own - set().union(*(w for other, w in words.items() if other != label))
             if any(re.search(rf"\b{w}\b", body) for w in unique):
                 named.append(label)
+    if not named:
+        named = _named_by_initials(said, others)
     if len(named) == 1:
         return named[0]
     if named or not by_reply:
@@ -106,6 +109,46 @@ def addressee(doc: DocumentContext, line_number: int, *, by_reply: bool = True) 
         if who and who != speaker and (_ACKNOWLEDGEMENT.match(text) or len(text.split()) <= 4):
             return who
     return None
+
+
+_SPELLED_OUT = re.compile(r"\b(?:[A-Z][_.] ?){2,}")  # "U_I_D_", "P.M.": letters spoken one by one
+
+
+def _named_by_initials(said: str, labels: list[str]) -> list[str]:
+    """The labels of two or more words whose initials the line says, in capitals ("UID",
+    "U_I_D_" for "User Interface Designer"), when no other label shares them; "PM" after a
+    number is a time of day, not a person."""
+    text = _SPELLED_OUT.sub(lambda m: re.sub(r"[^A-Z]", "", m.group(0)) + " ", said)
+    initials: dict[str, list[str]] = {}
+    for label in labels:
+        words = re.findall(r"[A-Za-z]+", label)
+        if len(words) >= 2:
+            initials.setdefault("".join(w[0] for w in words).upper(), []).append(label)
+    return [owners[0] for letters, owners in initials.items()
+            if len(owners) == 1 and re.search(rf"(?<![\w-])(?<!\d )(?<!\d){letters}(?![\w-])", text)]
+
+
+def stating_line(task: str, evidence_lines: list[int], doc: DocumentContext,
+                 first_line: int = 1, last_line: int | None = None) -> int | None:
+    """The line that states ``task``: of the cited lines and their neighbours (within the
+    lines the model was shown), the one sharing the most content words with it; a cited line
+    wins a tie. Models often cite the answer ("Yep.") or the line beside the one that hands
+    out the work, and who the work goes to is read from the line that says it."""
+    if not evidence_lines:
+        return None
+    last = min(last_line or len(doc.lines), len(doc.lines))
+    words = _stems(task)
+    cited = set(evidence_lines)
+
+    def shared(n: int) -> int:
+        line = doc.lines[n - 1]
+        said = line.split(":", 1)[1] if doc.kind == "meeting" and speaker_of(line) else line
+        return len(words & _stems(said))
+
+    near = [m for m in sorted({m for n in evidence_lines for m in (n - 1, n, n + 1)})
+            if first_line <= m <= last and doc.lines[m - 1].strip()]
+    best = max(near, key=lambda m: (shared(m), m in cited, -m), default=None)
+    return best if best is not None and shared(best) else evidence_lines[0]
 
 
 def resolve_owner(owner_text: str, evidence_lines: list[int], doc: DocumentContext,
@@ -158,7 +201,11 @@ def build_candidates(
     rows = []
     for index, item in enumerate(_without_line_label(i, doc) for i in items):
         lines, evidence, reason = ground(item, doc, first_line, last_line)
-        owner_text, owner_id = resolve_owner(item.owner, lines, doc, directory)
+        stated = stating_line(item.task, lines, doc, first_line, last_line)
+        if stated is not None and stated not in lines:  # the evidence shows the line that says it
+            lines = sorted([*lines, stated])
+            evidence = "\n".join(doc.lines[n - 1].strip() for n in lines)
+        owner_text, owner_id = resolve_owner(item.owner, [n for n in [stated] if n] + lines, doc, directory)
         due = resolve_due_date(item.due, doc.local_date) if item.due else None
         if reason is None and due is not None and due < doc.local_date:
             reason = f"due date {due} ('{item.due}') is before the document's date {doc.local_date}"

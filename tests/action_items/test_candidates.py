@@ -16,6 +16,7 @@ from assistant_pipelines.candidates import (
     ground,
     resolve_owner,
     speaker_of,
+    stating_line,
     ticket_candidates,
 )
 from assistant_pipelines.llm.schema import ExtractedActionItem
@@ -154,6 +155,50 @@ def test_work_handed_to_you_belongs_to_the_person_addressed(directory: PersonDir
                                                             expected: str) -> None:
     text, _ = resolve_owner(owner, [line], meeting(HANDOUT), directory)
     assert text == expected
+
+
+ROLE_LETTERS = [
+    "Project Manager: Right, the split for next time.",  # 1
+    "Project Manager: For U_I_D_ the technical functions design.",  # 2
+    "Project Manager: and the working design for ID.",  # 3
+    "Marketing Expert: the review call is at 3 PM, by the way.",  # 4
+    "Industrial Designer: Sounds fine.",  # 5
+    "User Interface Designer: Mm.",  # 6
+]
+
+
+@pytest.mark.parametrize(("owner", "line", "expected"), [
+    ("Project Manager", 2, "User Interface Designer"),  # letters spelled out: U_I_D_
+    ("Project Manager", 3, "Industrial Designer"),  # in capitals, not part of "UID"
+    ("Marketing Expert", 4, "Marketing Expert"),  # "3 PM" is a time of day, not the Project Manager
+])
+def test_a_participant_named_by_the_initials_of_their_role(directory: PersonDirectory, owner: str, line: int,
+                                                           expected: str) -> None:
+    text, _ = resolve_owner(owner, [line], meeting(ROLE_LETTERS), directory)
+    assert text == expected
+
+
+ANSWERED = [
+    "Project Manager: So for the next meeting,",  # 1
+    "Project Manager: you will be working on the technical design,",  # 2
+    "Industrial Designer: Yeah, sure.",  # 3
+    "Project Manager: and you and you, think about the requirements,",  # 4
+    "Project Manager: eh?",  # 5
+    "Marketing Expert: Mm-hmm.",  # 6
+]
+
+
+def test_the_owner_is_read_from_the_line_that_states_the_task(directory: PersonDirectory) -> None:
+    """A model citing lines 2-4 for "think about the requirements" (or only the "Yeah, sure."
+    after it) still means line 4: its addressee is the one who answers it, not line 2's."""
+    items = [item("Think about the requirements", [2, 3, 4], owner="Project Manager"),
+             item("be working on the technical design", [3], owner="Project Manager"),
+             item("Send the notes", [1], owner="Project Manager")]  # no line says it: as cited
+    rows = build_candidates(items, meeting(ANSWERED), chunk_index=0, first_line=1, last_line=6,
+                            directory=directory, model="m", prompt_version="p", input_hash="h")
+    assert [r["owner_text"] for r in rows] == ["Marketing Expert", "Industrial Designer", "Project Manager"]
+    assert [r["evidence_lines"] for r in rows] == ["[2,3,4]", "[2,3]", "[1]"]  # the stating line joins the evidence
+    assert stating_line("be working on the technical design", [3], meeting(ANSWERED), 3, 6) == 3  # line 2 unseen
 
 
 def test_a_copied_source_line_loses_its_number_mark_and_speaker_label(directory: PersonDirectory) -> None:
