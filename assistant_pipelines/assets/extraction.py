@@ -33,6 +33,7 @@ from assistant_pipelines.llm.extract import (
     ChunkOutcome,
     SourceDocument,
     plan_work,
+    run_budget,
     run_extraction,
 )
 from assistant_pipelines.llm.focus import focus_documents
@@ -139,22 +140,31 @@ def build_extraction_asset(weeks: dg.PartitionsDefinition) -> dg.AssetsDefinitio
             sources = [source for source, _ in docs]
             rows: list[dict[str, Any]] = []
             with WarehouseCallStore(wh, run_id) as store:
+                try:  # one budget for the whole run: the judge's questions spend from it too
+                    budget = run_budget(settings, llm.get_backend())
+                except BudgetError as exc:
+                    raise dg.Failure(description=str(exc)) from None
                 if sources and focus_settings is not None:
                     focus = focus_documents(sources, {d: c.lines for d, c in contexts.items()}, llm.get_backend(),
-                                            store, focus_settings, settings.retry)
+                                            store, focus_settings, settings.retry, budget=budget,
+                                            concurrency=settings.concurrency)
                     sources = focus.documents
                     judge_calls = focus.calls
+                    budget_reached = focus.skipped_budget > 0
                     extra_focus = {"focus_questions": focus.questions, "focus_failed": len(focus.failed),
+                                   "focus_skipped_budget": focus.skipped_budget,
                                    "focus_lines_kept": sum(len(focus.kept_lines(d, focus_settings.threshold))
                                                            for d in focus.verdicts)}
                     context.log.info(f"focus: {focus.questions} lines judged, {extra_focus['focus_lines_kept']} kept "
-                                     f"for extraction, {len(focus.failed)} questions failed (their lines kept)")
+                                     f"for extraction, {len(focus.failed)} questions failed and "
+                                     f"{focus.skipped_budget} not asked for budget (their lines kept)")
                 if sources:
                     try:
                         if batch_backend is not None:
                             submission = submit_batch(
                                 sources, batch_backend, store, settings, week=week, run_id=run_id,
-                                automatic=BATCH_RUN_TAG in context.run.tags, max_batch_attempts=llm.max_batch_attempts)
+                                automatic=BATCH_RUN_TAG in context.run.tags, max_batch_attempts=llm.max_batch_attempts,
+                                budget=budget)
                             outcomes, calls = submission.outcomes, submission.calls
                             extra = {"batch_id": submission.batch_id or "none",
                                      "batch_requests": submission.submitted_requests,
@@ -167,16 +177,17 @@ def build_extraction_asset(weeks: dg.PartitionsDefinition) -> dg.AssetsDefinitio
                                                  f"{submission.batch_id}; llm_batch_sensor collects the answers")
                         else:
                             progress = _Progress(context, len(plan_work(sources, settings)))
-                            run = run_extraction(sources, llm.get_backend(), store, settings, on_outcome=progress)
+                            run = run_extraction(sources, llm.get_backend(), store, settings, on_outcome=progress,
+                                                 budget=budget)
                             outcomes, calls = run.outcomes, run.calls
                             extra = {"requests": run.requests, "packed_requests": run.packed_requests}
                             if run.limiter is not None:
                                 extra.update({"concurrency_limit_lowest": run.limiter.lowest_limit,
                                               "concurrency_cuts_on_429": run.limiter.cuts,
                                               "peak_in_flight": run.limiter.peak_in_flight})
-                            if run.budget is not None:
-                                budget_note = run.budget.describe()
-                                budget_reached = run.budget_reached
+                            if budget is not None:  # the judge's questions and the extraction's requests
+                                budget_note = budget.describe()
+                                budget_reached = budget_reached or run.budget_reached
                     except BudgetError as exc:
                         raise dg.Failure(description=str(exc)) from None
                     version = outcomes[0].prompt_version if outcomes else ""

@@ -95,7 +95,7 @@ class RealExtraction:
         source, context = _source_document(doc)
         if self.focus is not None:
             focus = focus_documents([source], {source.document_id: context.lines}, self.backend, self.store,
-                                    self.focus, self.settings.retry)
+                                    self.focus, self.settings.retry, concurrency=self.settings.concurrency)
             source = focus.documents[0]
             self.judged += focus.questions
             self.judge_failed += len(focus.failed)

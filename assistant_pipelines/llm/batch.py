@@ -109,8 +109,11 @@ def submit_batch(
     automatic: bool = False,
     max_batch_attempts: int = DEFAULT_MAX_BATCH_ATTEMPTS,
     sleep: Callable[[float], None] | None = None,
+    budget: Budget | None = None,
 ) -> BatchSubmission:
-    """Use cached answers and submit everything else of these documents as one batch."""
+    """Use cached answers and submit everything else of these documents as one batch.
+    ``budget``: the run's, when the focus pass already spent from it (its synchronous
+    questions at full price; the batch's requests are reserved at the Batch API's price)."""
     import time
 
     version = prompt_version()
@@ -148,17 +151,16 @@ def submit_batch(
         retried.append(ModelRequest((item,), False, settings.max_tokens, repair_of=repair))
     requests = sorted([*group_requests(fresh, settings), *retried], key=lambda r: r.items[0].position)
 
-    budget = None
-    if settings.budget_tokens is not None or settings.budget_usd is not None:
+    if budget is None and (settings.budget_tokens is not None or settings.budget_usd is not None):
         budget = Budget(max_tokens=settings.budget_tokens, max_usd=settings.budget_usd, model=backend.model,
-                        backend=backend.name, price_factor=BATCH_PRICE_FACTOR)
+                        backend=backend.name)
     lines: list[bytes] = []
     item_rows: list[dict[str, Any]] = []
     submitted: list[ModelRequest] = []
     for request in requests:
         messages, schema = request.messages(), request.schema()
         if budget is not None and budget.reserve(estimate_request_tokens(messages, schema), request.max_tokens,
-                                                 wait=False) is None:
+                                                 wait=False, price_factor=BATCH_PRICE_FACTOR) is None:
             for item in request.items:
                 outcomes[item.position] = _outcome(
                     item, backend.model, version, "skipped_budget",

@@ -56,20 +56,24 @@ class Budget:
     def limited(self) -> bool:
         return self.max_tokens is not None or self.max_usd is not None
 
-    def price(self, tokens_in: int, tokens_out: int) -> float:
+    def price(self, tokens_in: int, tokens_out: int, price_factor: float | None = None) -> float:
+        """US$ for these tokens; ``price_factor`` overrides the budget's own (0.5 for Batch API
+        requests in a run whose other calls are synchronous)."""
         if self._price is None:
             return 0.0
-        return (tokens_in * self._price[0] + tokens_out * self._price[1]) * self._factor / 1_000_000
+        factor = self._factor if price_factor is None else price_factor
+        return (tokens_in * self._price[0] + tokens_out * self._price[1]) * factor / 1_000_000
 
     def _fits(self, tokens: int, usd: float) -> bool:
         if self.max_tokens is not None and self.spent_tokens + self._reserved_tokens + tokens > self.max_tokens:
             return False
         return self.max_usd is None or self.spent_usd + self._reserved_usd + usd <= self.max_usd + 1e-12
 
-    def reserve(self, tokens_in: int, max_tokens_out: int, *, wait: bool = True) -> Reservation | None:
+    def reserve(self, tokens_in: int, max_tokens_out: int, *, wait: bool = True,
+                price_factor: float | None = None) -> Reservation | None:
         """Hold room for one request, or ``None`` if the budget cannot take it. With ``wait``,
         a request that does not fit now waits for outstanding reservations to settle."""
-        reservation = Reservation(tokens_in + max_tokens_out, self.price(tokens_in, max_tokens_out))
+        reservation = Reservation(tokens_in + max_tokens_out, self.price(tokens_in, max_tokens_out, price_factor))
         with self._cond:
             while not self._fits(reservation.tokens, reservation.usd):
                 if self._outstanding == 0 or not wait:

@@ -597,6 +597,14 @@ class _Runner:
                 raise
 
 
+def run_budget(settings: ExtractionSettings, backend: ChatBackend) -> Budget | None:
+    """The run's spending limit from ``ASSISTANT_LLM_BUDGET_*``, or None when none is set."""
+    if settings.budget_tokens is None and settings.budget_usd is None:
+        return None
+    return Budget(max_tokens=settings.budget_tokens, max_usd=settings.budget_usd,
+                  model=backend.model, backend=backend.name)
+
+
 def run_extraction(
     documents: Sequence[SourceDocument],
     backend: ChatBackend,
@@ -605,18 +613,19 @@ def run_extraction(
     *,
     on_outcome: Callable[[ChunkOutcome], None] | None = None,
     sleep: Callable[[float], None] | None = None,
+    budget: Budget | None = None,
 ) -> ExtractionRun:
     """Extract every chunk of every document (see the module docstring for how).
 
-    Raises only for what no retry can help: the store failing (the warehouse is gone) or an
-    unenforceable budget (:class:`~assistant_pipelines.llm.budget.BudgetError`). Everything a
-    model or endpoint does wrong ends in a chunk's outcome."""
+    ``budget``: the run's, when something else (the focus pass) already spends from it;
+    otherwise one is made from ``settings`` (:func:`run_budget`). Raises only for what no
+    retry can help: the store failing (the warehouse is gone) or an unenforceable budget
+    (:class:`~assistant_pipelines.llm.budget.BudgetError`). Everything a model or endpoint
+    does wrong ends in a chunk's outcome."""
     settings = settings or ExtractionSettings()
     version = prompt_version()
-    budget = None
-    if settings.budget_tokens is not None or settings.budget_usd is not None:
-        budget = Budget(max_tokens=settings.budget_tokens, max_usd=settings.budget_usd,
-                        model=backend.model, backend=backend.name)
+    if budget is None:
+        budget = run_budget(settings, backend)
     workers = max(1, min(settings.concurrency, backend.max_concurrency))
     limiter = AdaptiveLimiter(workers)
     runner = _Runner(backend, store, settings, version, budget, limiter, on_outcome, sleep)

@@ -16,24 +16,37 @@ So long documents go through two passes:
 Each judgement is cached in the warehouse (the same answer cache as extraction, keyed by the
 exact messages, the judge prompt's version and the model) and ledgered in ``llm_calls``. A
 question that fails after the retry policy keeps its line in the view (fail open: a model
-error must not drop an item) and is counted in ``FocusRun.failed``.
+error must not drop an item) and is counted in ``FocusRun.failed``. Questions are asked
+``concurrency`` at a time under the same adaptive limit as extraction (429s cut it), and
+spend from the run's :class:`~assistant_pipelines.llm.budget.Budget` when one is passed: a
+question the budget refuses is not asked, and its line is kept for the extraction, which the
+same budget then skips for the next run to pick up.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cache
+from itertools import repeat
 
 from assistant_pipelines.llm.backends import BackendError, ChatBackend
+from assistant_pipelines.llm.budget import Budget
 from assistant_pipelines.llm.chunking import FOCUS_MARK, FOCUS_WINDOW
-from assistant_pipelines.llm.extract import CallRecord, CallStore, SourceDocument
-from assistant_pipelines.llm.limiter import RetryPolicy
+from assistant_pipelines.llm.extract import (
+    CallRecord,
+    CallStore,
+    SourceDocument,
+    estimate_request_tokens,
+)
+from assistant_pipelines.llm.limiter import AdaptiveLimiter, RetryPolicy
 from assistant_pipelines.llm.pricing import estimate_cost_usd
 from assistant_pipelines.llm.prompts import defuse, kind_label, render_template, template_source
 from assistant_pipelines.selection import candidate_lines, is_filler
@@ -59,9 +72,10 @@ class FocusSettings:
 @dataclass(frozen=True)
 class LineVerdict:
     line: int  # 1-based line number in the document
-    p_yes: float | None  # None: the question failed
+    p_yes: float | None  # None: the question failed or was not asked (budget)
     from_cache: bool = False
     error: str | None = None
+    skipped_budget: bool = False
 
 
 @dataclass
@@ -78,7 +92,12 @@ class FocusRun:
 
     @property
     def failed(self) -> list[tuple[str, LineVerdict]]:
-        return [(doc, v) for doc, verdicts in self.verdicts.items() for v in verdicts if v.p_yes is None]
+        return [(doc, v) for doc, verdicts in self.verdicts.items() for v in verdicts
+                if v.p_yes is None and not v.skipped_budget]
+
+    @property
+    def skipped_budget(self) -> int:
+        return sum(1 for verdicts in self.verdicts.values() for v in verdicts if v.skipped_budget)
 
     def kept_lines(self, document_id: str, threshold: float) -> list[int]:
         return [v.line for v in self.verdicts.get(document_id, []) if v.p_yes is None or v.p_yes >= threshold]
@@ -136,16 +155,20 @@ def focused_lines(lines: Sequence[str], kept: Sequence[int], view_context: int) 
 
 
 class _Judge:
-    """Asks, caches and ledgers the yes/no questions of one run."""
+    """Asks, caches and ledgers the yes/no questions of one run (from several threads)."""
 
     def __init__(self, backend: ChatBackend, store: CallStore, retry: RetryPolicy, version: str,
-                 sleep: Callable[[float], object] | None = None) -> None:
+                 sleep: Callable[[float], object] | None = None, budget: Budget | None = None,
+                 limiter: AdaptiveLimiter | None = None) -> None:
         self.backend = backend
         self.store = store
         self.retry = retry
         self.version = version
         self.sleep = sleep or time.sleep
+        self.budget = budget
+        self.limiter = limiter or AdaptiveLimiter(1)
         self.calls: list[CallRecord] = []
+        self._lock = threading.Lock()
 
     def _record(self, document_id: str, key: str, attempt: int, started_at: datetime, **kw: object) -> CallRecord:
         record = CallRecord(call_id=uuid.uuid4().hex, document_id=document_id, chunk_index=None,
@@ -153,7 +176,8 @@ class _Judge:
                             input_hash=key, attempt=attempt, started_at=started_at,
                             request_id=key[:32] if attempt else None, **kw)  # type: ignore[arg-type]
         self.store.record_calls([record])
-        self.calls.append(record)
+        with self._lock:
+            self.calls.append(record)
         return record
 
     def ask(self, document_id: str, line: int, messages: list[dict[str, str]], cached: dict[str, str]) -> LineVerdict:
@@ -169,10 +193,21 @@ class _Judge:
                 return LineVerdict(line, p_yes, from_cache=True)
         failures = 0
         while True:
+            reservation = None
+            if self.budget is not None:
+                reservation = self.budget.reserve(estimate_request_tokens(messages, {}), 1)
+                if reservation is None:
+                    return LineVerdict(line, None, error=f"not asked: the run's budget is spent "
+                                       f"({self.budget.describe()})", skipped_budget=True)
+            ticket = self.limiter.acquire()
             started_at = datetime.now(UTC)
             try:
                 judgement = self.backend.judge(messages)
             except BackendError as exc:
+                self.limiter.release(ticket, rate_limited=exc.kind == "rate_limited", retry_after_s=exc.retry_after_s)
+                if reservation is not None:  # as for extraction: only a time-out may have been billed
+                    billed = exc.kind in {"timeout", "connection_error"}
+                    self.budget.settle(reservation, None if billed else 0, None if billed else 0, None)  # type: ignore[union-attr]
                 self._record(document_id, key, failures + 1, started_at, tokens_in=None, tokens_out=None,
                              latency_ms=round(exc.latency_s * 1000, 1) if exc.latency_s is not None else None,
                              cost_usd=None, outcome=exc.kind, finish_reason=None, error=str(exc),
@@ -182,9 +217,17 @@ class _Judge:
                     self.sleep(self.retry.delay(failures, exc.retry_after_s))
                     continue
                 return LineVerdict(line, None, error=str(exc))
+            except BaseException:
+                self.limiter.release(ticket)
+                if reservation is not None:
+                    self.budget.settle(reservation, None, None)  # type: ignore[union-attr]
+                raise
+            self.limiter.release(ticket, success=True)
+            cost = estimate_cost_usd(self.backend.name, judgement.model, judgement.tokens_in, 1)
+            if reservation is not None:
+                self.budget.settle(reservation, judgement.tokens_in, 1, cost)  # type: ignore[union-attr]
             self._record(document_id, key, failures + 1, started_at, tokens_in=judgement.tokens_in, tokens_out=1,
-                         latency_ms=round(judgement.latency_s * 1000, 1),
-                         cost_usd=estimate_cost_usd(self.backend.name, judgement.model, judgement.tokens_in, 1),
+                         latency_ms=round(judgement.latency_s * 1000, 1), cost_usd=cost,
                          outcome="ok", finish_reason="length", error=None,
                          http_status=200 if self.backend.name == "openai" else None)
             p_yes = round(judgement.p_yes, 6)  # as cached, so a re-run decides exactly the same
@@ -195,25 +238,32 @@ class _Judge:
 
 def focus_documents(documents: Sequence[SourceDocument], originals: dict[str, list[str]], backend: ChatBackend,
                     store: CallStore, settings: FocusSettings, retry: RetryPolicy | None = None,
-                    sleep: Callable[[float], object] | None = None) -> FocusRun:
+                    sleep: Callable[[float], object] | None = None, *, budget: Budget | None = None,
+                    concurrency: int = 1) -> FocusRun:
     """Each document of ``min_lines`` non-filler lines or more, focused on the lines judged to
     hand out work (``originals``: the full lines of each document by id, filler included);
-    shorter documents unchanged."""
-    judge = _Judge(backend, store, retry or RetryPolicy(), judge_prompt_version(), sleep)
+    shorter documents unchanged. Up to ``concurrency`` questions (capped by the backend's own
+    limit) are in flight at once; ``budget`` is the run's, shared with the extraction."""
+    workers = max(1, min(concurrency, backend.max_concurrency))
+    judge = _Judge(backend, store, retry or RetryPolicy(), judge_prompt_version(), sleep, budget,
+                   AdaptiveLimiter(workers))
     run = FocusRun(documents=[])
-    for document in documents:
-        lines = originals.get(document.document_id, document.lines)
-        candidates = candidate_lines(lines, min_lines=settings.min_lines)
-        if candidates is None:
-            run.documents.append(document)
-            continue
-        asked = [(index, judge_messages(document, lines, index, settings)) for index in candidates]
-        cached = store.cached_answers([judge_cache_key(m, judge.version, backend.model) for _, m in asked])
-        verdicts = [judge.ask(document.document_id, index + 1, messages, cached) for index, messages in asked]
-        run.verdicts[document.document_id] = verdicts
-        kept = run.kept_lines(document.document_id, settings.threshold)
-        run.documents.append(replace(document, lines=focused_lines(lines, kept, settings.view_context),
-                                     focused=True))
-        store.flush()
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="judge") as pool:
+        for document in documents:
+            lines = originals.get(document.document_id, document.lines)
+            candidates = candidate_lines(lines, min_lines=settings.min_lines)
+            if candidates is None:
+                run.documents.append(document)
+                continue
+            asked = [(index, judge_messages(document, lines, index, settings)) for index in candidates]
+            cached = store.cached_answers([judge_cache_key(m, judge.version, backend.model) for _, m in asked])
+            # map() keeps the questions' order, so verdicts (and the view) do not depend on timing
+            verdicts = list(pool.map(judge.ask, repeat(document.document_id), [index + 1 for index, _ in asked],
+                                     [messages for _, messages in asked], repeat(cached)))
+            run.verdicts[document.document_id] = verdicts
+            kept = run.kept_lines(document.document_id, settings.threshold)
+            run.documents.append(replace(document, lines=focused_lines(lines, kept, settings.view_context),
+                                         focused=True))
+            store.flush()
     run.calls = judge.calls
     return run

@@ -175,3 +175,25 @@ def test_a_batch_budget_submits_only_what_fits(tmp_path, monkeypatch):
     assert statuses.count("pending_batch") == sub.submitted_chunks == 2
     assert statuses.count("skipped_budget") == 3
     assert all("budget" in o.error for o in sub.outcomes if o.status == "skipped_budget")
+
+
+def test_a_batch_shares_the_runs_budget_at_the_batch_price(tmp_path, monkeypatch):
+    """The focus pass's synchronous questions spend first, at full price; what is left is
+    reserved for batch requests at the Batch API's half price."""
+    from assistant_pipelines.llm.budget import Budget
+
+    monkeypatch.setenv("ASSISTANT_LLM_PRICE_IN", "1.0")
+    monkeypatch.setenv("ASSISTANT_LLM_PRICE_OUT", "1.0")
+    docs = [meeting(n) for n in range(5)]
+    budget = Budget(max_usd=0.002, model="fake-model")
+    spent_by_judge = budget.reserve(1000, 0)  # ~$0.001 of full-price questions
+    assert spent_by_judge is not None
+    budget.settle(spent_by_judge, 1000, 0)
+    with FakeOpenAIServer(extraction_model) as server, open_warehouse(f"duckdb:///{tmp_path / 'w.duckdb'}") as wh:
+        wh.ensure_schema()
+        with WarehouseCallStore(wh) as store:
+            sub = submit_batch(docs, make_backend(server), store, fast_settings(budget_usd=0.002, max_tokens=900),
+                               week=WEEK, budget=budget)
+    # $0.001 left: one request at ~$0.00096 (half price) fits, where a full-price one would not
+    assert sub.submitted_chunks == 1
+    assert [o.status for o in sub.outcomes].count("skipped_budget") == 4

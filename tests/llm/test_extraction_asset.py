@@ -199,3 +199,29 @@ def test_focus_pass_in_the_asset_judges_long_meetings_and_is_cached(tmp_path):
         (None, "[2]"), ("Ines", "[38]"), ("Mira", "[21]"), ("Tomas", "[13]")]  # the fake names no e-mail owner
     assert {r["prompt_version"].split("@")[0]: r["n"] for r in ledger} == {
         "verify_line": len(judged), "extract_action_items": len(extracted)}
+
+
+def test_focus_questions_spend_from_the_runs_budget(tmp_path):
+    """With a token budget that holds a few of the judge's questions, the rest are not asked,
+    nothing is extracted, and the run says its budget was reached (the next run picks it up)."""
+    from tests.conftest import rule_based_extraction
+    from tests.llm.test_focus import long_meeting
+
+    doc, lines = long_meeting()
+    url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+    with open_warehouse(url) as wh:
+        wh.ensure_schema()
+        row = {"document_id": "meeting-long", "kind": "meeting", "source_file": "long.vtt", "title": doc.title,
+               "occurred_at": datetime(2026, 10, 6, 8, tzinfo=UTC), "week_start": datetime(2026, 10, 5).date(),
+               "author_person_id": None, "author": None, "participants": "[]", "thread_id": None, "url": None,
+               "text": "\n".join(lines), "content_hash": "h1"}
+        wh.insert_rows("documents", list(row), [row])
+    with FakeOpenAIServer(rule_based_extraction) as server:
+        result = materialize(url, server, tmp_path, focus="on", focus_threshold=0.5, budget_tokens=600)
+        asked = server.chat_requests()
+    meta = metadata(result)
+    assert 0 < len(asked) == meta["focus_questions"] - meta["focus_skipped_budget"]
+    assert meta["focus_skipped_budget"] > 0 and meta["focus_failed"] == 0
+    assert all(r.get("logprobs") for r in asked)  # no room was left for an extraction request
+    assert meta["budget_reached"] is True and "of 600 tokens" in meta["budget"]
+    assert checks(result)["within_budget"].passed is False

@@ -216,3 +216,43 @@ def test_a_focused_request_does_not_depend_on_the_other_kept_lines():
     for work in plan_work([fewer], ExtractionSettings()):
         assert work.input_hash == by_line[work.chunk.first_line].input_hash
         assert "part " not in render_messages(work.prompt)[1]["content"]
+
+
+def test_questions_run_concurrently_and_keep_their_order(wh, store):
+    """Over HTTP the questions go out ``concurrency`` at a time; the verdicts (and the view)
+    come back in line order whatever order the answers arrive in."""
+    doc, lines = long_meeting()
+    with FakeOpenAIServer(rule_based_extraction, latency_s=0.05) as server:
+        run = focus_documents([doc], {"meeting-long": lines}, make_backend(server, concurrency=4), store,
+                              FocusSettings(threshold=0.5), concurrency=3)
+        peak = server.max_in_flight()
+    assert 1 < peak <= 3
+    judged = [v.line for v in run.verdicts["meeting-long"]]
+    assert judged == [i + 1 for i in candidate_lines(lines)]
+    assert sorted(run.kept_lines("meeting-long", 0.5)) == [13, 21, 38]
+
+
+def test_the_judge_spends_from_the_runs_budget_and_keeps_what_it_cannot_ask(wh, store):
+    """The questions count against ASSISTANT_LLM_BUDGET_*: once the budget is spent the rest
+    are not asked (lines kept, counted apart from failures), and the extraction that shares
+    the budget skips its chunks for the next run."""
+    from assistant_pipelines.llm.budget import Budget
+
+    doc, lines = long_meeting()
+    with FakeOpenAIServer(rule_based_extraction) as server:
+        backend = make_backend(server)
+        one_question = judge_messages(doc, lines, candidate_lines(lines)[0], FocusSettings())
+        budget = Budget(max_tokens=3 * (len("".join(m["content"] for m in one_question)) // 3 + 20),
+                        model="fake-model")
+        run = focus_documents([doc], {"meeting-long": lines}, backend, store, FocusSettings(threshold=0.5),
+                              budget=budget)
+        asked = len(server.chat_requests())
+        extraction = run_extraction(run.documents, backend, store, fast_settings(budget_tokens=10**6), budget=budget)
+        assert len(server.chat_requests()) == asked  # nothing left for the extraction
+    verdicts = run.verdicts["meeting-long"]
+    assert 0 < asked < len(verdicts) and run.skipped_budget == len(verdicts) - asked
+    assert run.failed == []  # not asked is not failed
+    assert all("budget" in v.error for v in verdicts if v.skipped_budget)
+    assert set(run.kept_lines("meeting-long", 0.5)) >= {v.line for v in verdicts if v.skipped_budget}
+    assert budget.spent_tokens <= budget.max_tokens
+    assert extraction.budget_reached and {o.status for o in extraction.outcomes} == {"skipped_budget"}
