@@ -11,6 +11,8 @@ import pytest
 from assistant_pipelines.candidates import (
     CANDIDATE_COLUMNS,
     DocumentContext,
+    _named_by_initials,
+    addressee,
     build_candidates,
     drop_chunk_duplicates,
     ground,
@@ -176,6 +178,13 @@ def test_a_participant_named_by_the_initials_of_their_role(directory: PersonDire
                                                            expected: str) -> None:
     text, _ = resolve_owner(owner, [line], meeting(ROLE_LETTERS), directory)
     assert text == expected
+
+
+def test_initials_shared_by_two_participants_name_nobody() -> None:
+    lines = ["Project Manager: Right.", "Project Manager: PM, the slides.", "Paula Mendes: Hm.", "Piet Mol: Yes."]
+    assert _named_by_initials("PM, the slides.", ["Paula Mendes", "Piet Mol"]) == []
+    assert _named_by_initials("PM, the slides.", ["Paula Mendes", "Marketing Expert"]) == ["Paula Mendes"]
+    assert addressee(meeting(lines), 2, by_reply=False) is None
 
 
 ANSWERED = [
