@@ -263,9 +263,12 @@ def build_extraction_asset(weeks: dg.PartitionsDefinition) -> dg.AssetsDefinitio
                     check_name="within_budget",
                     passed=not budget_reached,
                     severity=dg.AssetCheckSeverity.WARN,
-                    metadata={"budget": budget_note, "skipped_for_budget": len(skipped)},
-                    description=(f"The budget stopped the run: {len(skipped)} chunks were skipped and are picked "
-                                 "up by the next run." if budget_reached else "The run stayed within its budget."),
+                    metadata={"budget": budget_note, "skipped_for_budget": len(skipped),
+                              "focus_questions_skipped_for_budget": extra_focus.get("focus_skipped_budget", 0)},
+                    description=(f"The budget stopped the run: {len(skipped)} chunks (and "
+                                 f"{extra_focus.get('focus_skipped_budget', 0)} focus questions) were skipped and "
+                                 "are picked up by the next run." if budget_reached
+                                 else "The run stayed within its budget."),
                 ),
             ],
         )

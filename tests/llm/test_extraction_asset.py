@@ -224,4 +224,6 @@ def test_focus_questions_spend_from_the_runs_budget(tmp_path):
     assert meta["focus_skipped_budget"] > 0 and meta["focus_failed"] == 0
     assert all(r.get("logprobs") for r in asked)  # no room was left for an extraction request
     assert meta["budget_reached"] is True and "of 600 tokens" in meta["budget"]
-    assert checks(result)["within_budget"].passed is False
+    budget_check = checks(result)["within_budget"]
+    assert budget_check.passed is False
+    assert budget_check.metadata["focus_questions_skipped_for_budget"].value == meta["focus_skipped_budget"]
