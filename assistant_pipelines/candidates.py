@@ -75,16 +75,21 @@ def ground(item: ExtractedActionItem, doc: DocumentContext, first_line: int, las
 
 
 _SECOND_PERSON = re.compile(r"\b(you|you'll|you're|you've|you'd|your)\b", re.IGNORECASE)
+# "You know?", "thank you": spoken to nobody in particular.
+_FILLER_YOU = re.compile(r"\b(you know|you see|thank you|see you|if you like|if you will|mind you)\b", re.IGNORECASE)
 _SPEAKER_COMMITS = re.compile(r"\b(i'll|i will|i'm going to|i'm gonna|i am going to|let me|i can)\b", re.IGNORECASE)
 _ACKNOWLEDGEMENT = re.compile(r"^(yep|yeah|yes|okay|ok|sure|alright|right|will do|got it|fine|mm-hmm|uh-huh|cool)\b",
                               re.IGNORECASE)
 
 
-def addressee(doc: DocumentContext, line_number: int, *, by_reply: bool = True) -> str | None:
+def addressee(doc: DocumentContext, line_number: int, *, by_reply: bool = True,
+              last_line: int | None = None) -> str | None:
     """Who a meeting line spoken to "you" is addressed to: another speaker named in it (by
     full label, or by a word only their label has: "marketing, you'll look at trends"), else
     the other speaker who answers it briefly within the next two lines ("Yep.", "Evaluation,
-    okay."). None if unsure."""
+    okay."). Work said over several lines of one turn, up to ``last_line``, is answered after
+    its last line. None if unsure."""
+    last = max(line_number, last_line or line_number)
     line = doc.lines[line_number - 1]
     speaker = speaker_of(line)
     said = line.split(":", 1)[1] if ":" in line else line
@@ -103,7 +108,7 @@ def addressee(doc: DocumentContext, line_number: int, *, by_reply: bool = True) 
         return named[0]
     if named or not by_reply:
         return None  # several people named: a shared task, not one owner
-    for following in doc.lines[line_number:line_number + 2]:
+    for following in doc.lines[last:last + 2]:
         who = speaker_of(following)
         text = following.split(":", 1)[1].strip() if ":" in following else ""
         if who and who != speaker and (_ACKNOWLEDGEMENT.match(text) or len(text.split()) <= 4):
@@ -156,20 +161,38 @@ def resolve_owner(owner_text: str, evidence_lines: list[int], doc: DocumentConte
     """(owner as written, person id). "I" means the speaker of the cited line (or the sender).
     In a meeting, work a speaker hands to "you", or to one other participant by name, is not
     the speaker's: when the model names the speaker (or nobody) for such a line, the owner is
-    the person addressed (:func:`addressee`)."""
+    the person addressed (:func:`addressee`). The first cited line is the one that states the
+    work; the cited lines of the same turn around it ("you, work on a design," / "keep it
+    general,") say whether it is spoken to "you", and the answer comes after them."""
     text = owner_text.strip()
     line = doc.lines[evidence_lines[0] - 1] if evidence_lines and evidence_lines[0] <= len(doc.lines) else ""
     speaker = speaker_of(line) if doc.kind == "meeting" else None
-    body = line.split(":", 1)[-1]
-    if speaker and (not text or text == speaker) and not _SPEAKER_COMMITS.search(body):
+    if speaker and (not text or text == speaker) and not _SPEAKER_COMMITS.search(line.split(":", 1)[-1]):
         # Spoken to "you", the one who answers may be the addressee; otherwise only another
-        # participant named in the line ("Marketing, the user requirements.") is.
-        text = addressee(doc, evidence_lines[0], by_reply=bool(_SECOND_PERSON.search(body))) or text
+        # participant named in the turn ("Marketing, the user requirements.") is.
+        first, last = _cited_turn(doc, evidence_lines[0], set(evidence_lines), speaker)
+        turn = " ".join(x.split(":", 1)[-1] for x in doc.lines[first - 1:last])
+        spoken_to = bool(_SECOND_PERSON.search(_FILLER_YOU.sub(" ", turn)))
+        text = addressee(doc, evidence_lines[0], by_reply=spoken_to, last_line=last) or text
     if not text:
         return None, None
     if text.lower() in _FIRST_PERSON:
         text = speaker or doc.author or text
     return text, directory.resolve(text)
+
+
+def _cited_turn(doc: DocumentContext, line_number: int, cited: set[int], speaker: str) -> tuple[int, int]:
+    """The unbroken run of cited lines by ``speaker`` around ``line_number``: one piece of
+    work said over several transcript lines."""
+    def same(n: int) -> bool:
+        return n in cited and 1 <= n <= len(doc.lines) and speaker_of(doc.lines[n - 1]) == speaker
+
+    first = last = line_number
+    while same(first - 1):
+        first -= 1
+    while same(last + 1):
+        last += 1
+    return first, last
 
 
 _LINE_LABEL = re.compile(r"^(?:>>>\s*)?(?:\[\d+\]\s*)?(?:([^:]{1,60}):\s+)?")

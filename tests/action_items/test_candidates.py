@@ -210,6 +210,37 @@ def test_the_owner_is_read_from_the_line_that_states_the_task(directory: PersonD
     assert stating_line("be working on the technical design", [3], meeting(ANSWERED), 3, 6) == 3  # line 2 unseen
 
 
+SAID_OVER_THREE_LINES = [
+    "Project Manager: just for the next meeting,",  # 1
+    "Project Manager: you, yes, work on a design,",  # 2
+    "Project Manager: keep it general,",  # 3
+    "Project Manager: so we stay flexible with the functions.",  # 4
+    "Industrial Designer: Mm-hmm.",  # 5
+    "Project Manager: So.",  # 6
+]
+
+
+@pytest.mark.parametrize(("cited", "expected"), [
+    ([2, 3, 4], "Industrial Designer"),  # the answer comes after the turn the model cited
+    ([4, 2, 3, 4], "Industrial Designer"),  # stated on line 4, but "you" is said on line 2 of the turn
+    ([2, 4], "Project Manager"),  # not one unbroken stretch of the turn: nobody answers line 2
+    ([2], "Project Manager"),  # only line 2 cited: its next two lines are the speaker's own
+])
+def test_the_answer_to_work_said_over_several_lines_comes_after_them(directory: PersonDirectory,
+                                                                     cited: list[int], expected: str) -> None:
+    text, _ = resolve_owner("Project Manager", cited, meeting(SAID_OVER_THREE_LINES), directory)
+    assert text == expected
+
+
+def test_you_know_is_spoken_to_nobody(directory: PersonDirectory) -> None:
+    lines = ["Marketing Expert: once it breaks, you know, we'll have to replace the casing",
+             "Project Manager: Mm-hmm.",
+             "Marketing Expert: and you'll send the quote, thank you.",
+             "Industrial Designer: Sure."]
+    assert resolve_owner("Marketing Expert", [1], meeting(lines), directory)[0] == "Marketing Expert"
+    assert resolve_owner("Marketing Expert", [3], meeting(lines), directory)[0] == "Industrial Designer"
+
+
 def test_a_copied_source_line_loses_its_number_mark_and_speaker_label(directory: PersonDirectory) -> None:
     items = [item("Project Manager: you're gonna be thinking about the casing.", [2]),
              item(">>> [2] Project Manager: you're gonna be thinking about the casing.", [2]),
