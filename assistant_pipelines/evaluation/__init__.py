@@ -41,6 +41,7 @@ from assistant_pipelines.evaluation.runner import (
     EvalDocument,
     EvalResult,
     Prediction,
+    StopEvaluation,
     evaluate,
     judge_document,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "Pair",
     "Prediction",
     "SourceMetrics",
+    "StopEvaluation",
     "ami_transcript_lines",
     "email_lines",
     "evaluate",

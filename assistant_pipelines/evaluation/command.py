@@ -27,8 +27,9 @@ from assistant_pipelines.evaluation.datasets import (
 )
 from assistant_pipelines.evaluation.matching import Matcher
 from assistant_pipelines.evaluation.report import format_table, write_items_jsonl
-from assistant_pipelines.evaluation.runner import DocumentOutcome, Prediction, evaluate
-from assistant_pipelines.llm.extract import SourceDocument, run_extraction
+from assistant_pipelines.evaluation.runner import DocumentOutcome, Prediction, StopEvaluation, evaluate
+from assistant_pipelines.llm.budget import BudgetError
+from assistant_pipelines.llm.extract import SourceDocument, run_budget, run_extraction
 from assistant_pipelines.llm.focus import focus_documents
 from assistant_pipelines.llm.ledger import WarehouseCallStore
 from assistant_pipelines.people import PersonDirectory
@@ -73,7 +74,11 @@ def _source_document(doc: LabelledMeeting | LabelledEmail) -> tuple[SourceDocume
 
 
 class RealExtraction:
-    """``extract(doc)`` for the evaluation runner, backed by the configured model."""
+    """``extract(doc)`` for the evaluation runner, backed by the configured model. The whole
+    evaluation spends from one budget (``ASSISTANT_LLM_BUDGET_*``), judge questions included;
+    when it runs out the evaluation stops rather than scoring a half-read document, and what
+    was asked stays cached for the next run. Raises ``BudgetError`` for a budget it cannot
+    enforce (a dollar limit for a model without a known price)."""
 
     def __init__(self, settings: Settings, store: WarehouseCallStore) -> None:
         from assistant_pipelines.resources import llm_resource
@@ -83,6 +88,7 @@ class RealExtraction:
         self.backend = llm.get_backend()
         self.settings = llm.extraction_settings()
         self.focus = llm.focus_settings()
+        self.budget = run_budget(self.settings, self.backend)
         self.judged = 0
         self.judge_failed = 0
         self.notes: dict[str, str] = {}  # per document: what the focus pass kept
@@ -95,14 +101,17 @@ class RealExtraction:
         source, context = _source_document(doc)
         if self.focus is not None:
             focus = focus_documents([source], {source.document_id: context.lines}, self.backend, self.store,
-                                    self.focus, self.settings.retry, concurrency=self.settings.concurrency)
+                                    self.focus, self.settings.retry, budget=self.budget,
+                                    concurrency=self.settings.concurrency)
+            self._stop_if_over_budget(focus.skipped_budget)
             source = focus.documents[0]
             self.judged += focus.questions
             self.judge_failed += len(focus.failed)
             if source.document_id in focus.verdicts:
                 kept = len(focus.kept_lines(source.document_id, self.focus.threshold))
                 self.notes[doc.id] = f"focus kept {kept} of {focus.questions} judged lines"
-        run = run_extraction([source], self.backend, self.store, self.settings)
+        run = run_extraction([source], self.backend, self.store, self.settings, budget=self.budget)
+        self._stop_if_over_budget(len(run.skipped_for_budget))
         failed = [o for o in run.outcomes if o.result is None]
         if failed:
             raise RuntimeError(f"{len(failed)} chunk(s) failed: {failed[0].error}")
@@ -120,6 +129,12 @@ class RealExtraction:
         return [Prediction(task=r["task"], owner=r["owner_text"], due=r["due_text"],
                            evidence_lines=[int(n) for n in r["evidence_lines"].strip("[]").split(",") if n])
                 for r in rows if r["quarantine_reason"] is None]
+
+
+    def _stop_if_over_budget(self, skipped: int) -> None:
+        if skipped and self.budget is not None:
+            raise StopEvaluation(f"the budget ran out ({self.budget.describe()}); {skipped} request(s) of this "
+                                 "document were not sent")
 
 
 def run_eval_command(args: argparse.Namespace, settings: Settings) -> int:
@@ -141,7 +156,11 @@ def run_eval_command(args: argparse.Namespace, settings: Settings) -> int:
     with open_warehouse(cache_url) as wh:
         wh.ensure_schema()
         with WarehouseCallStore(wh, run_id=f"eval-{int(time.time())}") as store:
-            extraction = RealExtraction(settings, store)
+            try:
+                extraction = RealExtraction(settings, store)
+            except BudgetError as exc:
+                print(f"assistant-pipelines eval: {exc}", file=sys.stderr)
+                return 2
 
             def progress(outcome: DocumentOutcome) -> None:
                 status = f"FAILED: {outcome.error}" if outcome.error else (
@@ -161,4 +180,10 @@ def run_eval_command(args: argparse.Namespace, settings: Settings) -> int:
     print(f"model items {extraction.model_items}, quarantined by the grounding rules {extraction.quarantined}; "
           f"{time.monotonic() - started:.0f} s in all")
     print(f"per-item file ({written} rows): {out}")
+    if result.stopped:
+        print(f"\nSTOPPED EARLY: {result.stopped}. The table covers the {len(result.outcomes)} documents "
+              f"before it; {len(result.not_evaluated)} were not evaluated "
+              f"({', '.join(doc for _, doc in result.not_evaluated[:5])}"
+              f"{', …' if len(result.not_evaluated) > 5 else ''}). Answers so far are cached: a run with a "
+              "larger ASSISTANT_LLM_BUDGET_* goes on from here.")
     return 0

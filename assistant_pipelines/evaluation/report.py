@@ -100,7 +100,8 @@ def _nearest(
 
 
 def item_records(result: EvalResult) -> Iterator[dict[str, Any]]:
-    """One dict per prediction, per gold item and per failed document, in document order."""
+    """One dict per prediction, per gold item and per failed document, in document order; then
+    one per document an early stop left unread (``kind`` "not_evaluated")."""
     for outcome in result.outcomes:
         base = {"source": outcome.source, "document": outcome.document_id}
         if outcome.error is not None:
@@ -185,6 +186,8 @@ def item_records(result: EvalResult) -> Iterator[dict[str, Any]]:
                     else {"index": nearest[0], "task": outcome.predictions[nearest[0]].task},
                 }
             yield record
+    for source, document in result.not_evaluated:
+        yield {"source": source, "document": document, "kind": "not_evaluated", "reason": result.stopped}
 
 
 def write_items_jsonl(result: EvalResult, destination: str | Path | IO[str]) -> int:

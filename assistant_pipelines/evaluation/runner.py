@@ -73,10 +73,18 @@ class DocumentOutcome:
         return self.match.pairs if self.match else []
 
 
+class StopEvaluation(Exception):
+    """Raised by ``extract`` to end the evaluation early (its spending limit is reached): the
+    document it was raised for and those after it are not evaluated, and not counted as
+    failures either, since nothing went wrong with them."""
+
+
 @dataclass
 class EvalResult:
     outcomes: list[DocumentOutcome]
     threshold: float | None = None
+    stopped: str | None = None  # why the evaluation ended early, if it did
+    not_evaluated: list[tuple[str, str]] = field(default_factory=list)  # (source, document id)
 
     @property
     def metrics(self) -> list[SourceMetrics]:
@@ -158,17 +166,24 @@ def evaluate(
     still counts as missed) and appears in the result's ``failed`` list with the reason.
     ``matcher`` defaults to :class:`~assistant_pipelines.evaluation.matching.Matcher` with the
     calibrated threshold; ``on_document`` is called after each document (progress output).
+    An ``extract`` that raises :class:`StopEvaluation` ends the run: the metrics cover the
+    documents before it, and the result names the rest in ``not_evaluated``.
     """
     if matcher is None:
         from assistant_pipelines.evaluation.matching import Matcher
 
         matcher = Matcher()
+    threshold = getattr(matcher, "threshold", None)
     outcomes: list[DocumentOutcome] = []
-    for doc in documents:
+    remaining = iter(documents)
+    for doc in remaining:
         started = clock()
         error: str | None = None
         try:
             predictions = _checked(extract(doc))
+        except StopEvaluation as stop:
+            not_evaluated = [(d.source, d.id) for d in (doc, *remaining)]
+            return EvalResult(outcomes, threshold=threshold, stopped=str(stop), not_evaluated=not_evaluated)
         except Exception as exc:  # noqa: BLE001 - the document fails, the evaluation goes on
             predictions = []
             error = f"{type(exc).__name__}: {exc}".strip()
@@ -176,4 +191,4 @@ def evaluate(
         outcomes.append(outcome)
         if on_document is not None:
             on_document(outcome)
-    return EvalResult(outcomes, threshold=getattr(matcher, "threshold", None))
+    return EvalResult(outcomes, threshold=threshold)

@@ -64,10 +64,10 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 def _run(data_dir: Path, home: Path, server: FakeOpenAIServer, focus: str, capsys,
-         only: str | None = None) -> tuple[int, str, str, list[dict]]:
+         only: str | None = None, **env: str) -> tuple[int, str, str, list[dict]]:
     settings = load_settings({"ASSISTANT_HOME": str(home), "ASSISTANT_LLM": "openai", "OPENAI_BASE_URL": server.base_url,
                               "OPENAI_API_KEY": server.api_key, "ASSISTANT_LLM_MODEL": "fake-model",
-                              "ASSISTANT_LLM_FOCUS": focus})
+                              "ASSISTANT_LLM_FOCUS": focus, **env})
     out = home / "items.jsonl"
     code = run_eval_command(argparse.Namespace(data=str(data_dir), source="ami", limit=None, out=str(out), only=only),
                             settings)
@@ -132,3 +132,27 @@ def test_only_picks_documents_by_id_and_names_unknown_ones(data_dir, tmp_path, c
         assert {r["document"] for r in rows} == {"QZ1001b"}
         code, _, err, _ = _run(data_dir, tmp_path / "home", server, "on", capsys, only="QZ1001b,QZ9999z")
     assert code == 2 and "QZ9999z" in err and "--only" in err
+
+
+def test_the_budget_bounds_the_whole_evaluation_judge_included(data_dir, tmp_path, capsys):
+    """QZ1001a is read once without a limit; with a budget too small for any request the next
+    run scores it from the cache, sends nothing (not even a judge question) and stops at
+    QZ1001b, naming it instead of scoring it as a failure."""
+    home = tmp_path / "home"
+    with FakeOpenAIServer(rule_based_extraction) as server:
+        _run(data_dir, home, server, "on", capsys, only="QZ1001a")
+        asked = len(server.chat_requests())
+        code, out, _, rows = _run(data_dir, home, server, "on", capsys, ASSISTANT_LLM_BUDGET_TOKENS="50")
+        assert len(server.chat_requests()) == asked
+    assert code == 0
+    assert "QZ1001a: 3 predicted, 3 gold, 3 matched" in out and "QZ1001b:" not in out.split("STOPPED")[0]
+    assert "STOPPED EARLY: the budget ran out" in out and "QZ1001b" in out.split("STOPPED")[1]
+    assert [r["document"] for r in rows if r["kind"] == "not_evaluated"] == ["QZ1001b"]
+    assert not [r for r in rows if r["kind"] == "failure"]
+
+
+def test_a_budget_it_cannot_enforce_is_refused(data_dir, tmp_path, capsys):
+    with FakeOpenAIServer(rule_based_extraction) as server:
+        code, _, err, _ = _run(data_dir, tmp_path / "home", server, "on", capsys, ASSISTANT_LLM_BUDGET_USD="1")
+        assert server.chat_requests() == []
+    assert code == 2 and "ASSISTANT_LLM_BUDGET_USD" in err and "price" in err

@@ -11,6 +11,7 @@ import pytest
 from assistant_pipelines.evaluation import (
     Matcher,
     Prediction,
+    StopEvaluation,
     evaluate,
     format_table,
     load_ami,
@@ -107,3 +108,25 @@ def test_item_jsonl_holds_every_prediction_gold_item_and_failure(result, tmp_pat
     path = tmp_path / "out" / "items.jsonl"
     assert write_items_jsonl(result, path) == count
     assert path.read_text() == buffer.getvalue()
+
+
+def test_a_stop_ends_the_run_and_names_what_was_not_evaluated() -> None:
+    """A spending limit reached on the second document: the first is scored, the second and
+    third are neither scored nor counted as failures, and the item file names them."""
+    documents = [*load_ami(AMI_SMALL)][:3]
+
+    def stops_on_the_second(doc: object) -> list[Prediction]:
+        if doc.id == documents[1].id:  # type: ignore[attr-defined]
+            raise StopEvaluation("the budget ran out")
+        return _extract(doc)
+
+    result = evaluate(documents, stops_on_the_second, Matcher(embedder=BagOfWordsEmbedder(), threshold=0.5))
+    assert [o.document_id for o in result.outcomes] == [documents[0].id]
+    assert result.stopped == "the budget ran out" and result.failed == []
+    assert result.not_evaluated == [("ami", d.id) for d in documents[1:]]
+    (ami, *_) = result.metrics
+    assert ami.documents == 1 and ami.gold == len(documents[0].gold)
+    buffer = io.StringIO()
+    write_items_jsonl(result, buffer)
+    skipped = [json.loads(line) for line in buffer.getvalue().splitlines() if '"not_evaluated"' in line]
+    assert [(r["document"], r["reason"]) for r in skipped] == [(d.id, "the budget ran out") for d in documents[1:]]
