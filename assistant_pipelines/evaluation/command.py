@@ -27,7 +27,12 @@ from assistant_pipelines.evaluation.datasets import (
 )
 from assistant_pipelines.evaluation.matching import Matcher
 from assistant_pipelines.evaluation.report import format_table, write_items_jsonl
-from assistant_pipelines.evaluation.runner import DocumentOutcome, Prediction, StopEvaluation, evaluate
+from assistant_pipelines.evaluation.runner import (
+    DocumentOutcome,
+    Prediction,
+    StopEvaluation,
+    evaluate,
+)
 from assistant_pipelines.llm.budget import BudgetError
 from assistant_pipelines.llm.extract import SourceDocument, run_budget, run_extraction
 from assistant_pipelines.llm.focus import focus_documents
