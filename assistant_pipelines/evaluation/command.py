@@ -135,7 +135,6 @@ class RealExtraction:
                            evidence_lines=[int(n) for n in r["evidence_lines"].strip("[]").split(",") if n])
                 for r in rows if r["quarantine_reason"] is None]
 
-
     def _stop_if_over_budget(self, skipped: int) -> None:
         if skipped and self.budget is not None:
             raise StopEvaluation(f"the budget ran out ({self.budget.describe()}); {skipped} request(s) of this "
