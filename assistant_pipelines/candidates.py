@@ -58,20 +58,44 @@ def speaker_of(line: str) -> str | None:
 
 
 def ground(item: ExtractedActionItem, doc: DocumentContext, first_line: int, last_line: int) -> tuple[list[int], str, str | None]:
-    """(valid evidence lines, their text, quarantine reason or None)."""
+    """(valid evidence lines, their text, quarantine reason or None). A task its cited lines
+    do not support, but which a line the model was shown plainly says, is re-pointed at that
+    line (:func:`_line_saying`): a small model sometimes cites the chunk's last line, or a
+    line's position in the chunk ("3"), for the line it took the task from."""
     cited = sorted(set(item.evidence_lines))
     outside = [n for n in cited if not (first_line <= n <= last_line) or n > len(doc.lines)]
     valid = [n for n in cited if n not in outside and doc.lines[n - 1].strip()]
+    if valid and _stems(item.task) & _stems(_with_neighbours(valid, doc)):
+        return valid, "\n".join(doc.lines[n - 1].strip() for n in valid), None
+    saying = _line_saying(item.task, doc, first_line, last_line)
+    if saying is not None:
+        return [saying], doc.lines[saying - 1].strip(), None
     if not valid:
         return [], "", f"evidence lines {cited} are not lines of the source ({first_line}-{last_line})"
     evidence = "\n".join(doc.lines[n - 1].strip() for n in valid)
+    return valid, evidence, f"task is not grounded: none of its words appear in lines {valid}"
+
+
+def _with_neighbours(lines: list[int], doc: DocumentContext) -> str:
     # Models cite the line that states the item; its neighbours often carry the object
-    # ("Can you take it?" / "Sure"). Judge grounding on the cited lines and one on each side.
-    around = {m for n in valid for m in (n - 1, n, n + 1) if 1 <= m <= len(doc.lines)}
-    context = " ".join(doc.lines[m - 1] for m in sorted(around))
-    if not _stems(item.task) & _stems(context):
-        return valid, evidence, f"task is not grounded: none of its words appear in lines {valid}"
-    return valid, evidence, None
+    # ("Can you take it?" / "Sure"). Grounding is judged on the cited lines and one each side.
+    around = {m for n in lines for m in (n - 1, n, n + 1) if 1 <= m <= len(doc.lines)}
+    return " ".join(doc.lines[m - 1] for m in sorted(around))
+
+
+def _line_saying(task: str, doc: DocumentContext, first_line: int, last_line: int) -> int | None:
+    """The line of ``first_line``..``last_line`` that says ``task``: it shares at least two
+    content words with it and at least half of them, more than any other line does (the
+    first of equals). None when no line does: the task is not the source's."""
+    words = _stems(task)
+    best, best_shared = None, 0
+    for n in range(max(1, first_line), min(last_line, len(doc.lines)) + 1):
+        line = doc.lines[n - 1]
+        said = line.split(":", 1)[1] if doc.kind == "meeting" and speaker_of(line) else line
+        shared = len(words & _stems(said))
+        if shared > best_shared:
+            best, best_shared = n, shared
+    return best if best_shared >= 2 and 2 * best_shared >= len(words) else None
 
 
 _SECOND_PERSON = re.compile(r"\b(you|you'll|you're|you've|you'd|your)\b", re.IGNORECASE)

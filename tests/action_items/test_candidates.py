@@ -80,9 +80,28 @@ def test_grounded_item_keeps_the_cited_text_not_the_models(directory: PersonDire
     [([9], 1, 8), ([0], 1, 8), ([-1], 1, 8), ([2], 3, 8), ([120], 1, 200), ([6], 1, 8)],  # 6 is blank
 )
 def test_evidence_outside_the_chunk_or_document_is_quarantined(cited, first, last) -> None:
-    lines, evidence, reason = ground(item("Fix the pricing page", cited), meeting(), first, last)
+    lines, evidence, reason = ground(item("Renew the pricing contract", cited), meeting(), first, last)
     assert (lines, evidence) == ([], "")
     assert reason is not None and "are not lines of the source" in reason
+
+
+@pytest.mark.parametrize(("cited", "first", "last"), [
+    ([8], 1, 8),  # the chunk's last line, as small models often cite
+    ([3], 4, 8),  # "3": the line's position in the chunk, not its number
+    ([9], 1, 8),  # no such line in the chunk
+])
+def test_a_task_a_shown_line_plainly_says_is_re_pointed_at_that_line(cited, first, last) -> None:
+    lines, evidence, reason = ground(item("Fix the pricing page by Friday", cited), meeting(), first, last)
+    assert (lines, evidence, reason) == ([4], "Marcus: Sure, I'll fix the pricing page by Friday.", None)
+
+
+@pytest.mark.parametrize(("task", "cited", "first"), [
+    ("Fix the pricing page by Friday", [8], 5),  # said on line 4, which the model was not shown
+    ("Renew the numbers contract", [5], 1),  # one word in common with line 2: not said there
+])
+def test_a_task_no_shown_line_says_stays_quarantined(task: str, cited: list[int], first: int) -> None:
+    _, _, reason = ground(item(task, cited), meeting(), first, 8)
+    assert reason is not None and "not grounded" in reason
 
 
 def test_evidence_lines_partly_valid_keep_the_valid_ones() -> None:
@@ -100,8 +119,8 @@ def test_neighbour_lines_ground_a_task_stated_across_two_lines() -> None:
     """ "Can you take it?" / "Sure": the object is on the line before the cited one."""
     _, _, reason = ground(item("Update the pricing numbers", [3]), meeting(), 1, 8)
     assert reason is None
-    _, _, far = ground(item("Update the pricing numbers", [8]), meeting(), 1, 8)  # far from line 2
-    assert far is not None
+    lines, _, far = ground(item("Update the pricing numbers", [8]), meeting(), 1, 8)  # far from line 2
+    assert (lines, far) == ([2], None)  # re-pointed at the line that says it
 
 
 # -- owners -------------------------------------------------------------------------------
@@ -316,9 +335,11 @@ def test_duplicates_need_the_same_owner_and_document(directory: PersonDirectory)
 
 
 def test_quarantined_rows_are_kept_and_do_not_hide_accepted_ones(directory: PersonDirectory) -> None:
-    bad = build([item("Fix the pricing page", [99], owner="Marcus")], meeting(), directory, chunk=0)
+    bad = build([item("Fix the pricing page", [4], owner="Marcus", due="yesterday")], meeting(), directory, chunk=0)
     good = build([item("Fix the pricing page", [4], owner="Marcus")], meeting(), directory, chunk=1)
-    again_bad = build([item("Fix the pricing page", [98], owner="Marcus")], meeting(), directory, chunk=2)
+    again_bad = build([item("Fix the pricing page", [4], owner="Marcus", due="last week")], meeting(), directory,
+                      chunk=2)
+    assert bad[0]["quarantine_reason"] and again_bad[0]["quarantine_reason"] and not good[0]["quarantine_reason"]
     kept = drop_chunk_duplicates(bad + good + again_bad)
     assert kept == bad + good + again_bad  # quarantined rows are never dropped
 
