@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -57,17 +58,19 @@ def speaker_of(line: str) -> str | None:
     return None if not speaker or speaker.lower() == "unknown" else speaker
 
 
-def ground(item: ExtractedActionItem, doc: DocumentContext, first_line: int, last_line: int) -> tuple[list[int], str, str | None]:
+def ground(item: ExtractedActionItem, doc: DocumentContext, first_line: int, last_line: int,
+           shown: Collection[int] | None = None) -> tuple[list[int], str, str | None]:
     """(valid evidence lines, their text, quarantine reason or None). A task its cited lines
     do not support, but which a line the model was shown plainly says, is re-pointed at that
     line (:func:`_line_saying`): a small model sometimes cites the chunk's last line, or a
-    line's position in the chunk ("3"), for the line it took the task from."""
+    line's position in the chunk ("3"), for the line it took the task from. ``shown``: the
+    chunk's lines the model saw (all of ``first_line``..``last_line`` when None)."""
     cited = sorted(set(item.evidence_lines))
     outside = [n for n in cited if not (first_line <= n <= last_line) or n > len(doc.lines)]
     valid = [n for n in cited if n not in outside and doc.lines[n - 1].strip()]
     if valid and _stems(item.task) & _stems(_with_neighbours(valid, doc)):
         return valid, "\n".join(doc.lines[n - 1].strip() for n in valid), None
-    saying = _line_saying(item.task, doc, first_line, last_line)
+    saying = _line_saying(item.task, doc, first_line, last_line, shown)
     if saying is not None:
         return [saying], doc.lines[saying - 1].strip(), None
     if not valid:
@@ -83,13 +86,16 @@ def _with_neighbours(lines: list[int], doc: DocumentContext) -> str:
     return " ".join(doc.lines[m - 1] for m in sorted(around))
 
 
-def _line_saying(task: str, doc: DocumentContext, first_line: int, last_line: int) -> int | None:
-    """The line of ``first_line``..``last_line`` that says ``task``: it shares at least two
-    content words with it and at least half of them, more than any other line does (the
-    first of equals). None when no line does: the task is not the source's."""
+def _line_saying(task: str, doc: DocumentContext, first_line: int, last_line: int,
+                 shown: Collection[int] | None = None) -> int | None:
+    """The line of ``first_line``..``last_line`` (those in ``shown``) that says ``task``: it
+    shares at least two content words with it and at least half of them, more than any other
+    line does (the first of equals). None when no line does: the task is not the source's."""
     words = _stems(task)
     best, best_shared = None, 0
     for n in range(max(1, first_line), min(last_line, len(doc.lines)) + 1):
+        if shown is not None and n not in shown:
+            continue
         line = doc.lines[n - 1]
         said = line.split(":", 1)[1] if doc.kind == "meeting" and speaker_of(line) else line
         shared = len(words & _stems(said))
@@ -244,10 +250,14 @@ def build_candidates(
     model: str,
     prompt_version: str,
     input_hash: str,
+    shown_lines: Collection[int] | None = None,
 ) -> list[dict[str, Any]]:
+    """One candidate row per item the model returned for one chunk (``first_line``..
+    ``last_line``, of which it was shown ``shown_lines``): evidence grounded in the source,
+    owner and due date resolved, quarantined with a reason when the rules reject it."""
     rows = []
     for index, item in enumerate(_without_line_label(i, doc) for i in items):
-        lines, evidence, reason = ground(item, doc, first_line, last_line)
+        lines, evidence, reason = ground(item, doc, first_line, last_line, shown_lines)
         stated = stating_line(item.task, lines, doc, first_line, last_line)
         if stated is not None and stated not in lines:  # the evidence shows the line that says it
             lines = sorted([*lines, stated])

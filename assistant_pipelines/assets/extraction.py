@@ -199,6 +199,7 @@ def build_extraction_asset(weeks: dg.PartitionsDefinition) -> dg.AssetsDefinitio
                             chunk_index=outcome.chunk.index, first_line=outcome.chunk.first_line,
                             last_line=outcome.chunk.last_line, directory=directory, model=outcome.model,
                             prompt_version=outcome.prompt_version, input_hash=outcome.input_hash,
+                            shown_lines=outcome.chunk.shown_lines(),
                         )
                     rows = drop_chunk_duplicates(rows)
                     if outcomes:

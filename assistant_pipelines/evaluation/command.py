@@ -127,7 +127,7 @@ class RealExtraction:
                 outcome.result.action_items, context, chunk_index=outcome.chunk.index,
                 first_line=outcome.chunk.first_line, last_line=outcome.chunk.last_line,
                 directory=self.directory, model=outcome.model, prompt_version=outcome.prompt_version,
-                input_hash=outcome.input_hash)
+                input_hash=outcome.input_hash, shown_lines=outcome.chunk.shown_lines())
         rows = drop_chunk_duplicates(rows)
         self.model_items += len(rows)
         self.quarantined += sum(1 for r in rows if r["quarantine_reason"])

@@ -8,6 +8,7 @@ shown to the model but keep their numbers.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 
 DEFAULT_CHUNK_TOKENS = 1200
@@ -27,6 +28,10 @@ class Chunk:
     last_line: int
     numbered_lines: str  # "[n] text" lines, blank lines left out
     input_hash: str  # sha256 of exactly what the model sees of the source
+
+    def shown_lines(self) -> frozenset[int]:
+        """The numbers of the lines the model is shown (not blanked by the selection)."""
+        return frozenset(int(n) for n in re.findall(r"^\[(\d+)\] ", self.numbered_lines, flags=re.MULTILINE))
 
 
 def number_lines(lines: list[str], first: int = 1) -> list[tuple[int, str]]:

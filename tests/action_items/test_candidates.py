@@ -95,12 +95,14 @@ def test_a_task_a_shown_line_plainly_says_is_re_pointed_at_that_line(cited, firs
     assert (lines, evidence, reason) == ([4], "Marcus: Sure, I'll fix the pricing page by Friday.", None)
 
 
-@pytest.mark.parametrize(("task", "cited", "first"), [
-    ("Fix the pricing page by Friday", [8], 5),  # said on line 4, which the model was not shown
-    ("Renew the numbers contract", [5], 1),  # one word in common with line 2: not said there
+@pytest.mark.parametrize(("task", "cited", "first", "shown"), [
+    ("Fix the pricing page by Friday", [8], 5, None),  # said on line 4, outside the chunk
+    ("Fix the pricing page by Friday", [8], 1, {1, 3, 7, 8}),  # lines 2 and 4 blanked: not seen
+    ("Renew the numbers contract", [5], 1, None),  # one word in common with line 2: not said there
 ])
-def test_a_task_no_shown_line_says_stays_quarantined(task: str, cited: list[int], first: int) -> None:
-    _, _, reason = ground(item(task, cited), meeting(), first, 8)
+def test_a_task_no_shown_line_says_stays_quarantined(task: str, cited: list[int], first: int,
+                                                     shown: set[int] | None) -> None:
+    _, _, reason = ground(item(task, cited), meeting(), first, 8, shown)
     assert reason is not None and "not grounded" in reason
 
 

@@ -200,7 +200,10 @@ def test_a_focused_view_is_asked_one_marked_line_at_a_time():
     focused = replace(doc, lines=focused_lines(original, [13, 21, 38], view_context=2), focused=True)
     assert [c.first_line for c in plan_chunks(focused, budget_tokens=1200, overlap_lines=2)] == [11, 19, 36]
     # an unfocused document is chunked by size as before: one chunk here
-    assert len(plan_chunks(doc, budget_tokens=1200, overlap_lines=2)) == 1
+    (whole,) = plan_chunks(doc, budget_tokens=1200, overlap_lines=2)
+    # what the model is shown: the chunk's non-blank lines (grounding re-points only to these)
+    assert chunks[0].shown_lines() == {2, 3, 4} and chunks[2].shown_lines() == {9}
+    assert whole.shown_lines() == {n for n, line in enumerate(doc.lines, start=1) if line.strip()}
 
 
 def test_a_focused_request_does_not_depend_on_the_other_kept_lines():
