@@ -22,6 +22,18 @@ _HONORIFIC = re.compile(r"^(?:mr|mrs|ms|mx|dr|prof)\.?\s+(?=\S+\s)", re.IGNORECA
 _ROLE_SUFFIX = re.compile(r"\s*[\(\[][^)\]]*[\)\]]\s*$")  # "Priya Nair (PM)" / "Ann [guest]"
 
 
+# Mailboxes nobody reads: automated senders ("noreply@status.example") and mail-system addresses.
+_UNATTENDED = re.compile(
+    r"^(?:no[-_.]?reply|do[-_.]?not[-_.]?reply|notifications?|mailer[-_.]?daemon|postmaster|bounces?)(?:[+-][^@]*)?@",
+    re.IGNORECASE)
+
+
+def reply_address(emails: Iterable[str]) -> str | None:
+    """The first of ``emails`` a person reads: not a no-reply or mail-system mailbox. None if
+    there is none (a digest to "noreply@…" would reach nobody, or bounce)."""
+    return next((e for e in emails if not _UNATTENDED.match(e.strip())), None)
+
+
 class DirectoryError(ValueError):
     """``people.yaml`` is not in the expected shape: the message names the entry and field."""
 

@@ -17,6 +17,7 @@ from assistant_pipelines.people import (
     directory_from_rows,
     load_directory,
     parse_directory,
+    reply_address,
 )
 
 PEOPLE_YAML = """\
@@ -300,3 +301,15 @@ def test_alias_rows_name_each_spelling_once(directory: PersonDirectory) -> None:
     assert by_key["zoe.mueller@example.com"]["alias_kind"] == "email"
     assert by_key["@zoem"] == {"alias_key": "@zoem", "alias": "@zoem", "person_id": "zoe", "alias_kind": "github"}
     assert by_key["slee"]["alias_kind"] == "jira"
+
+
+def test_a_digest_goes_to_an_address_someone_reads() -> None:
+    assert reply_address(["noreply@status.kestrel-hosting.example", "ops@kestrel-hosting.example"]) == (
+        "ops@kestrel-hosting.example")
+    for unattended in ("noreply@x.example", "no-reply@x.example", "No_Reply+alerts@x.example",
+                       "donotreply@x.example", "do-not-reply@x.example", "notifications@github.example",
+                       "MAILER-DAEMON@x.example", "postmaster@x.example", "bounces-123@lists.example"):
+        assert reply_address([unattended]) is None, unattended
+    for person in ("priya@northwind.example", "noreen@x.example", "replyto.anna@x.example", "notify-me@x.example"):
+        assert reply_address([person]) == person
+    assert reply_address([]) is None

@@ -14,6 +14,7 @@ import dagster as dg
 from dagster import AssetExecutionContext
 
 from assistant_pipelines.partitions import week_window
+from assistant_pipelines.people import reply_address
 from assistant_pipelines.reporting import WeekReport, build_week_report, render
 from assistant_pipelines.resources import MailerResource, TeamResource, WarehouseResource
 from assistant_pipelines.resources.mailer import MailerError
@@ -106,18 +107,22 @@ def build_report_assets(weeks: dg.PartitionsDefinition) -> list[dg.AssetsDefinit
                 attempts = (previous[0]["attempts"] if previous else 0) + 1
                 subject = f"Your action items, week of {report.week_start:%d %b %Y}"
                 body = render("person_digest.txt.j2", report=report, section=section)
+                address = reply_address(section.emails)
                 row = {"idempotency_key": key, "kind": "digest", "week_start": report.week_start,
                        "recipient_person_id": section.person_id,
-                       "recipient_email": section.emails[0] if section.emails else None,
+                       "recipient_email": address or (section.emails[0] if section.emails else None),
                        "subject": subject, "body_text": body, "body_html": None, "attempts": attempts,
                        "created_at": datetime.now(UTC), "sent_at": None, "last_error": None,
                        "transport": mailer.transport}
                 if not section.emails:
                     row.update(status="skipped", last_error="no e-mail address known for this person")
                     counts["skipped"] += 1
+                elif address is None:
+                    row.update(status="skipped", last_error="only a no-reply address is known for this person")
+                    counts["skipped"] += 1
                 else:
                     message = EmailMessage()
-                    message["To"] = section.emails[0]
+                    message["To"] = address
                     message["Subject"] = subject
                     message.set_content(body)
                     # Record the attempt before sending: a crash between send and commit leaves a

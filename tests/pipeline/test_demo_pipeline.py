@@ -14,6 +14,7 @@ import pytest
 
 from assistant_pipelines.cli import install_demo_inbox
 from assistant_pipelines.definitions import build_definitions
+from assistant_pipelines.people import reply_address
 from assistant_pipelines.resources import (
     LLMResource,
     MailerResource,
@@ -69,6 +70,7 @@ def test_demo_end_to_end_is_complete_and_idempotent(tmp_path, warehouse_url, fak
             assert first[table] > 0, table
         assert first["reports"] == len(DEMO_WEEKS)
         assert calls_after_first > 0 and mails_after_first > 0
+        assert all(reply_address([m["To"]]) for m in sink.messages), "no digest to a no-reply address"
 
         run_everything(defs, instance)
         assert table_counts(warehouse_url) == first
