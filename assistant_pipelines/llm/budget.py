@@ -100,6 +100,13 @@ class Budget:
                 self.spent_usd += usd if usd is not None else self.price(tokens_in, tokens_out)
             self._cond.notify_all()
 
+    def settle_failed(self, reservation: Reservation, error_kind: str) -> None:
+        """Settle a call that ended in a ``BackendError`` of ``error_kind``: an HTTP error is
+        not billed (nothing is spent); a time-out or lost connection may have been, after the
+        server did the work, so what was reserved counts as spent."""
+        billed = error_kind in {"timeout", "connection_error"}
+        self.settle(reservation, None if billed else 0, None if billed else 0, None)
+
     def describe(self) -> str:
         parts = []
         if self.max_tokens is not None:

@@ -510,9 +510,7 @@ class _Runner:
             except BackendError as exc:
                 self.limiter.release(ticket, rate_limited=exc.kind == "rate_limited", retry_after_s=exc.retry_after_s)
                 if reservation is not None:
-                    # HTTP errors are not billed; a time-out may have been: count what was reserved.
-                    billed = exc.kind in {"timeout", "connection_error"}
-                    self.budget.settle(reservation, None if billed else 0, None if billed else 0, None)  # type: ignore[union-attr]
+                    self.budget.settle_failed(reservation, exc.kind)  # type: ignore[union-attr]
                 record = self._call_record(
                     request, attempt, started_at, tokens_in=None, tokens_out=None,
                     latency_ms=round(exc.latency_s * 1000, 1) if exc.latency_s is not None else None,

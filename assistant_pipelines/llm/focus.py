@@ -205,9 +205,8 @@ class _Judge:
                 judgement = self.backend.judge(messages)
             except BackendError as exc:
                 self.limiter.release(ticket, rate_limited=exc.kind == "rate_limited", retry_after_s=exc.retry_after_s)
-                if reservation is not None:  # as for extraction: only a time-out may have been billed
-                    billed = exc.kind in {"timeout", "connection_error"}
-                    self.budget.settle(reservation, None if billed else 0, None if billed else 0, None)  # type: ignore[union-attr]
+                if reservation is not None:
+                    self.budget.settle_failed(reservation, exc.kind)  # type: ignore[union-attr]
                 self._record(document_id, key, failures + 1, started_at, tokens_in=None, tokens_out=None,
                              latency_ms=round(exc.latency_s * 1000, 1) if exc.latency_s is not None else None,
                              cost_usd=None, outcome=exc.kind, finish_reason=None, error=str(exc),

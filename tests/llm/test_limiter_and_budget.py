@@ -110,6 +110,16 @@ def test_budget_reserves_and_settles(monkeypatch):
     assert dollars.reserve(400, 100, wait=False) is None
 
 
+@pytest.mark.parametrize(("kind", "spent"), [("server_error", 0), ("rate_limited", 0), ("timeout", 500),
+                                             ("connection_error", 500)])
+def test_a_failed_call_costs_nothing_unless_the_server_may_have_done_the_work(kind, spent):
+    budget = Budget(max_tokens=1000, model="gpt-4o-mini")
+    held = budget.reserve(300, 200)
+    budget.settle_failed(held, kind)
+    assert budget.spent_tokens == spent
+    assert budget.reserve(400, 100, wait=False) is not None  # the reservation itself is released
+
+
 def test_a_waiting_request_gets_room_when_others_settle():
     budget = Budget(max_tokens=1000, model="gpt-4o-mini")
     held = budget.reserve(500, 400)
