@@ -43,6 +43,7 @@ class Settings:
     local_threads: int | None = None  # llama.cpp threads; None → one per core
     llm_focus: str = "auto"  # "auto" (local backend only) | "on" | "off": the judge pass (llm/focus.py)
     llm_focus_threshold: float | None = None  # P(yes) a judged line needs; None → FocusSettings' default
+    llm_response_format: str = "auto"  # openai backend's request dialect: "auto" | "json_schema" | "json_object"
 
     @property
     def tz(self) -> ZoneInfo:
@@ -82,6 +83,7 @@ class Settings:
             "ASSISTANT_LLM_FOCUS": self.llm_focus,
             "ASSISTANT_LLM_FOCUS_THRESHOLD": str(self.llm_focus_threshold or "(default)"),
             "ASSISTANT_LOCAL_THREADS": str(self.local_threads or "(one per core)"),
+            "ASSISTANT_LLM_RESPONSE_FORMAT": self.llm_response_format,
             "DAGSTER_HOME": str(self.dagster_home),
         }
 
@@ -190,6 +192,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     focus_threshold = _positive(get("ASSISTANT_LLM_FOCUS_THRESHOLD"), "ASSISTANT_LLM_FOCUS_THRESHOLD", float)
     if focus_threshold is not None and focus_threshold > 1:
         raise SettingsError(f"ASSISTANT_LLM_FOCUS_THRESHOLD is a probability (0 to 1), not {focus_threshold}.")
+    response_format = (get("ASSISTANT_LLM_RESPONSE_FORMAT") or "auto").lower()
+    if response_format not in {"auto", "json_schema", "json_object"}:
+        raise SettingsError("ASSISTANT_LLM_RESPONSE_FORMAT must be 'auto', 'json_schema' or 'json_object', "
+                            f"not {response_format!r}.")
 
     return Settings(
         home=home,
@@ -212,6 +218,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         local_threads=local_threads,  # type: ignore[arg-type]
         llm_focus=focus,
         llm_focus_threshold=focus_threshold,
+        llm_response_format=response_format,
     )
 
 

@@ -159,6 +159,7 @@ def test_redacted_shows_every_setting_and_no_secret(tmp_path: Path) -> None:
         "ASSISTANT_SMTP_URL", "ASSISTANT_TIMEZONE", "ASSISTANT_FIRST_WEEK", "DAGSTER_HOME",
         "ASSISTANT_LLM_MODE", "ASSISTANT_LLM_BUDGET_TOKENS", "ASSISTANT_LLM_BUDGET_USD", "ASSISTANT_LLM_PACK",
         "ASSISTANT_LOCAL_THREADS", "ASSISTANT_LLM_FOCUS", "ASSISTANT_LLM_FOCUS_THRESHOLD",
+        "ASSISTANT_LLM_RESPONSE_FORMAT",
     }
     assert shown["OPENAI_API_KEY"] == "(set)"
     assert shown["ASSISTANT_WAREHOUSE_URL"] == "postgresql://app:***@db.example/assistant?sslmode=require"
@@ -173,6 +174,7 @@ def test_redacted_shows_every_setting_and_no_secret(tmp_path: Path) -> None:
     ("ASSISTANT_LLM_MODE", "nightly"), ("ASSISTANT_LLM_BUDGET_TOKENS", "-5"), ("ASSISTANT_LLM_BUDGET_USD", "lots"),
     ("ASSISTANT_LLM_PACK", "maybe"), ("ASSISTANT_LOCAL_THREADS", "0"), ("ASSISTANT_LLM_FOCUS", "sometimes"),
     ("ASSISTANT_LLM_FOCUS_THRESHOLD", "1.5"), ("ASSISTANT_LLM_FOCUS_THRESHOLD", "high"),
+    ("ASSISTANT_LLM_RESPONSE_FORMAT", "xml"),
 ])
 def test_extraction_settings_are_validated(tmp_path: Path, variable: str, value: str) -> None:
     with pytest.raises(SettingsError, match=variable):
@@ -194,6 +196,17 @@ def test_focus_pass_is_on_for_the_local_model_unless_configured(tmp_path: Path, 
         assert llm_resource(settings).focus_settings().threshold == 0.8  # type: ignore[union-attr]
         tuned = settings_for(tmp_path, **env, ASSISTANT_LLM_FOCUS_THRESHOLD="0.9")
         assert llm_resource(tuned).focus_settings().threshold == 0.9  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("value", "expected"), [(None, "auto"), ("JSON_OBJECT", "json_object"),
+                                                 ("json_schema", "json_schema")])
+def test_response_format_reaches_the_openai_backend(tmp_path: Path, value: str | None, expected: str) -> None:
+    from assistant_pipelines.resources import llm_resource
+
+    env = {"ASSISTANT_LLM": "openai", "OPENAI_API_KEY": "k",
+           **({"ASSISTANT_LLM_RESPONSE_FORMAT": value} if value else {})}
+    backend = llm_resource(settings_for(tmp_path, **env), resolve_secrets=True).get_backend()
+    assert backend.response_format == expected  # type: ignore[attr-defined]
 
 
 def test_batch_mode_needs_the_openai_backend(tmp_path: Path) -> None:

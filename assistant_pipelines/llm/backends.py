@@ -22,14 +22,19 @@ from typing import Any, Protocol
 from assistant_pipelines.llm.limiter import parse_retry_after
 
 # What went wrong, as recorded in ``llm_calls.outcome``; the retryable ones may pass if tried later.
-RETRYABLE_KINDS = frozenset({"rate_limited", "server_error", "timeout", "connection_error", "malformed_response"})
+# ``format_switched``: the endpoint refused ``json_schema`` and the backend now sends ``json_object``.
+RETRYABLE_KINDS = frozenset({"rate_limited", "server_error", "timeout", "connection_error", "malformed_response",
+                             "format_switched"})
+
+# The request dialects of ``OpenAIBackend`` (``auto``: json_schema until the endpoint refuses it).
+RESPONSE_FORMATS = ("auto", "json_schema", "json_object")
 
 
 class BackendError(RuntimeError):
     """The endpoint or the model could not answer.
 
     ``kind`` is one of ``rate_limited``, ``server_error``, ``timeout``, ``connection_error``,
-    ``malformed_response`` (retryable) or ``rejected``, ``unavailable`` (not);
+    ``malformed_response``, ``format_switched`` (retryable) or ``rejected``, ``unavailable`` (not);
     ``retry_after_s`` is the wait the server asked for, ``status`` the HTTP status if any."""
 
     def __init__(self, message: str, *, kind: str, retry_after_s: float | None = None,
@@ -92,9 +97,12 @@ class ChatBackend(Protocol):
 class OpenAIBackend:
     """Any OpenAI-compatible chat completions endpoint.
 
-    ``response_format`` is the request dialect: ``json_schema`` (OpenAI, vLLM: strict schema)
-    or ``json_object`` (llama.cpp's server and Ollama, which reject or ignore ``json_schema``
-    and take the schema inside ``json_object``; DESIGN.md §5)."""
+    ``response_format`` is the request dialect: ``json_schema`` (OpenAI, vLLM, Ollama: strict
+    schema), ``json_object`` (the schema inside ``{"type": "json_object", "schema": …}``, which
+    is all llama-cpp-python's server takes; DESIGN.md §5), or ``auto``: ``json_schema`` until
+    the endpoint refuses it, then ``json_object`` for the rest of this backend's life. The
+    refused request fails with kind ``format_switched`` (retryable), so the caller's retry loop
+    ledgers it and sends it again in the new dialect."""
 
     name = "openai"
 
@@ -105,16 +113,17 @@ class OpenAIBackend:
         base_url: str | None,
         api_key: str | None,
         max_concurrency: int = 8,
-        response_format: str = "json_schema",
+        response_format: str = "auto",
         timeout_s: float = 120.0,
     ) -> None:
         import openai
 
-        if response_format not in {"json_schema", "json_object"}:
-            raise ValueError(f"response_format must be 'json_schema' or 'json_object', not {response_format!r}")
+        if response_format not in RESPONSE_FORMATS:
+            raise ValueError(f"response_format must be one of {', '.join(RESPONSE_FORMATS)}, not {response_format!r}")
         self.model = model
         self.max_concurrency = max_concurrency
         self.response_format = response_format
+        self.switched_to_json_object = False  # set once an ``auto`` backend saw json_schema refused
         # max_retries=0: one retry policy (extract.py's), and every attempt in the ledger.
         self.client = openai.OpenAI(
             base_url=base_url,
@@ -123,8 +132,15 @@ class OpenAIBackend:
             max_retries=0,
         )
 
+    @property
+    def dialect(self) -> str:
+        """The response format requests are sent in now: ``json_schema`` or ``json_object``."""
+        if self.response_format == "auto":
+            return "json_object" if self.switched_to_json_object else "json_schema"
+        return self.response_format
+
     def _response_format(self, schema: dict[str, Any]) -> dict[str, Any]:
-        if self.response_format == "json_object":
+        if self.dialect == "json_object":
             return {"type": "json_object", "schema": schema}
         return {
             "type": "json_schema",
@@ -208,7 +224,21 @@ class OpenAIBackend:
                          model=response.model or self.model, latency_s=latency)
 
     def complete(self, messages: list[dict[str, str]], schema: dict[str, Any], max_tokens: int) -> Completion:
-        response, latency = self._create(self.request_body(messages, schema, max_tokens))
+        body = self.request_body(messages, schema, max_tokens)
+        try:
+            response, latency = self._create(body)
+        except BackendError as exc:
+            if body["response_format"]["type"] != "json_schema" or not _refuses_json_schema(exc):
+                raise
+            if self.response_format == "json_schema":
+                raise BackendError(f"{exc} (this endpoint does not take response_format json_schema: "
+                                   "set ASSISTANT_LLM_RESPONSE_FORMAT=json_object or auto)", kind="rejected",
+                                   status=exc.status, latency_s=exc.latency_s) from None
+            # A plain assignment: concurrent requests refused at the same time all set it.
+            self.switched_to_json_object = True
+            raise BackendError(f"{exc} (the endpoint does not take response_format json_schema: "
+                               "from now on the schema is sent inside json_object)", kind="format_switched",
+                               status=exc.status, latency_s=exc.latency_s) from None
         choice = response.choices[0]
         usage = response.usage
         return Completion(
@@ -219,6 +249,16 @@ class OpenAIBackend:
             model=response.model or self.model,
             latency_s=latency,
         )
+
+
+def _refuses_json_schema(exc: BackendError) -> bool:
+    """Whether an endpoint's error says it takes ``json_object`` where we sent ``json_schema``
+    (llama-cpp-python's server: HTTP 500, "Input should be 'text' or 'json_object'"; older
+    llama.cpp servers: 400). An error about the schema itself (OpenAI's 400 "Invalid schema
+    for response_format …") does not name json_object and is not a reason to switch."""
+    text = str(exc).lower()
+    return exc.status in {400, 422, 500} and "json_object" in text and (
+        "response_format" in text or "json_schema" in text)
 
 
 def _short(exc: Exception) -> str:

@@ -97,7 +97,7 @@ class CallRecord:
     cost_usd: float | None
     attempt: int
     # ok | cache_hit | invalid_output | truncated | rate_limited | server_error | timeout |
-    # connection_error | malformed_response | rejected | unavailable | batch_failed
+    # connection_error | malformed_response | format_switched | rejected | unavailable | batch_failed
     outcome: str
     finish_reason: str | None
     error: str | None

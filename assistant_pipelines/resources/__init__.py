@@ -47,6 +47,7 @@ def llm_resource(settings: Settings, *, resolve_secrets: bool = False) -> LLMRes
         api_key=(settings.openai_api_key if resolve_secrets else EnvVar("OPENAI_API_KEY"))
         if settings.openai_api_key else None,  # type: ignore[arg-type]
         concurrency=settings.llm_concurrency,
+        response_format=settings.llm_response_format,
         local_model_path=str(settings.local_model_path) if settings.local_model_path else None,
         model_cache_dir=str(settings.model_cache),
         local_threads=settings.local_threads,

@@ -23,7 +23,9 @@ class LLMResource(ConfigurableResource):
     base_url: str | None = None
     api_key: str | None = None
     concurrency: int = Field(default=8, description="requests in flight at most (ASSISTANT_LLM_CONCURRENCY)")
-    response_format: str = Field(default="json_schema", description="json_schema | json_object")
+    response_format: str = Field(default="auto", description="auto | json_schema | json_object: how the openai "
+                                 "backend asks for the schema (auto: json_schema until the endpoint refuses it; "
+                                 "ASSISTANT_LLM_RESPONSE_FORMAT)")
     local_model_path: str | None = None
     model_cache_dir: str = "./var/models"
     local_threads: int | None = Field(default=None, description="llama.cpp threads; default one per physical core")

@@ -14,6 +14,7 @@ from assistant_pipelines.llm.extract import run_extraction
 from assistant_pipelines.llm.limiter import RetryPolicy
 from tests.fakes.openai_server import ChatReply, ErrorReply, Hang, RawReply, json_reply
 from tests.llm.conftest import (
+    extraction_model,
     fast_settings,
     first_user,
     ledger,
@@ -222,3 +223,54 @@ def test_extraction_results_keep_decisions_and_summary(server, wh, store):
     assert result.decisions == ["keep the plan"] and result.summary == "One commitment per line."
     cached = json.loads(wh.scalar("SELECT response_json FROM llm_cache"))
     assert cached["decisions"] == ["keep the plan"]
+
+
+# What llama-cpp-python's OpenAI-compatible server answers to response_format json_schema:
+# HTTP 500 with its request validation error (DESIGN.md §5).
+_REFUSES_JSON_SCHEMA = ("1 validation error: {'type': 'literal_error', 'loc': ('body', 'response_format', "
+                        "'type'), 'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema'}")
+
+
+def _only_json_object(body: dict):
+    if body["response_format"]["type"] == "json_schema":
+        return ErrorReply(500, message=_REFUSES_JSON_SCHEMA)
+    return extraction_model(body)
+
+
+def test_an_endpoint_that_refuses_json_schema_is_asked_again_in_json_object(server, wh, store):
+    server.set_responder(_only_json_object)
+    backend = make_backend(server, concurrency=2)
+    assert backend.response_format == "auto" and backend.dialect == "json_schema"
+    docs = [meeting(n) for n in range(4)]
+    run = run_extraction(docs, backend, store, fast_settings(concurrency=2))
+    assert all(o.status == "ok" for o in run.outcomes)
+    assert backend.dialect == "json_object"
+    rows = ledger(wh)
+    switched = [r for r in rows if r["outcome"] == "format_switched"]
+    # Only requests already on their way when the first refusal came back were refused.
+    assert 1 <= len(switched) <= 2 and all(r["http_status"] == 500 for r in switched)
+    assert "json_object" in switched[0]["error"]
+    types = [b["response_format"]["type"] for b in server.chat_requests()]
+    assert types.count("json_schema") == len(switched) and types[-1] == "json_object"
+    _assert_one_row_per_request(server, wh)
+
+
+def test_a_backend_told_json_schema_does_not_switch_and_says_what_to_set(server, wh, store):
+    server.set_responder(_only_json_object)
+    backend = make_backend(server)
+    backend.response_format = "json_schema"
+    run = run_extraction([meeting(1)], backend, store, fast_settings())
+    outcome = run.outcomes[0]
+    assert outcome.status == "failed" and "ASSISTANT_LLM_RESPONSE_FORMAT=json_object" in outcome.error
+    assert [r["outcome"] for r in ledger(wh)] == ["rejected"], "a refused dialect is not worth retrying"
+    assert backend.dialect == "json_schema"
+
+
+def test_an_error_about_the_schema_itself_does_not_switch_the_dialect(server, wh, store):
+    server.set_responder(lambda body: ErrorReply(
+        400, message="Invalid schema for response_format 'extraction': 'additionalProperties' is required"))
+    backend = make_backend(server)
+    run = run_extraction([meeting(1)], backend, store, fast_settings())
+    assert run.outcomes[0].status == "failed"
+    assert [r["outcome"] for r in ledger(wh)] == ["rejected"]
+    assert backend.dialect == "json_schema"
