@@ -251,10 +251,14 @@ def build_candidates(
     prompt_version: str,
     input_hash: str,
     shown_lines: Collection[int] | None = None,
+    focus_lines: Collection[int] = (),
 ) -> list[dict[str, Any]]:
     """One candidate row per item the model returned for one chunk (``first_line``..
     ``last_line``, of which it was shown ``shown_lines``): evidence grounded in the source,
-    owner and due date resolved, quarantined with a reason when the rules reject it."""
+    owner and due date resolved, quarantined with a reason when the rules reject it.
+    ``focus_lines``: in a focused document, the lines the focus judge kept (each asked about
+    in its own passage); an item whose evidence holds none of them was taken from a passage's
+    context, which the judge did not keep, and is quarantined."""
     rows = []
     for index, item in enumerate(_without_line_label(i, doc) for i in items):
         lines, evidence, reason = ground(item, doc, first_line, last_line, shown_lines)
@@ -262,6 +266,9 @@ def build_candidates(
         if stated is not None and stated not in lines:  # the evidence shows the line that says it
             lines = sorted([*lines, stated])
             evidence = "\n".join(doc.lines[n - 1].strip() for n in lines)
+        if reason is None and focus_lines and not set(lines) & set(focus_lines):
+            reason = (f"taken from context line(s) {lines}, which the focus pass did not keep: a focused "
+                      "passage asks only about its marked line")
         owner_text, owner_id = resolve_owner(item.owner, [n for n in [stated] if n] + lines, doc, directory)
         due = resolve_due_date(item.due, doc.local_date) if item.due else None
         if reason is None and due is not None and due < doc.local_date:

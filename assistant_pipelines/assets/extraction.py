@@ -28,6 +28,7 @@ from assistant_pipelines.candidates import (
 )
 from assistant_pipelines.llm.batch import submit_batch
 from assistant_pipelines.llm.budget import BudgetError
+from assistant_pipelines.llm.chunking import marked_lines
 from assistant_pipelines.llm.extract import (
     CallRecord,
     ChunkOutcome,
@@ -158,6 +159,8 @@ def build_extraction_asset(weeks: dg.PartitionsDefinition) -> dg.AssetsDefinitio
                     context.log.info(f"focus: {focus.questions} lines judged, {extra_focus['focus_lines_kept']} kept "
                                      f"for extraction, {len(focus.failed)} questions failed and "
                                      f"{focus.skipped_budget} not asked for budget (their lines kept)")
+                # Lines the judge kept, marked in the focused views: extraction answers must come from them.
+                focus_lines = {source.document_id: marked_lines(source.lines) for source in sources}
                 if sources:
                     try:
                         if batch_backend is not None:
@@ -199,7 +202,7 @@ def build_extraction_asset(weeks: dg.PartitionsDefinition) -> dg.AssetsDefinitio
                             chunk_index=outcome.chunk.index, first_line=outcome.chunk.first_line,
                             last_line=outcome.chunk.last_line, directory=directory, model=outcome.model,
                             prompt_version=outcome.prompt_version, input_hash=outcome.input_hash,
-                            shown_lines=outcome.chunk.shown_lines(),
+                            shown_lines=outcome.chunk.shown_lines(), focus_lines=focus_lines.get(outcome.document_id, ()),
                         )
                     rows = drop_chunk_duplicates(rows)
                     if outcomes:

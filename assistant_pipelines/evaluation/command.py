@@ -34,6 +34,7 @@ from assistant_pipelines.evaluation.runner import (
     evaluate,
 )
 from assistant_pipelines.llm.budget import BudgetError
+from assistant_pipelines.llm.chunking import marked_lines
 from assistant_pipelines.llm.extract import SourceDocument, run_budget, run_extraction
 from assistant_pipelines.llm.focus import focus_documents
 from assistant_pipelines.llm.ledger import WarehouseCallStore
@@ -127,7 +128,8 @@ class RealExtraction:
                 outcome.result.action_items, context, chunk_index=outcome.chunk.index,
                 first_line=outcome.chunk.first_line, last_line=outcome.chunk.last_line,
                 directory=self.directory, model=outcome.model, prompt_version=outcome.prompt_version,
-                input_hash=outcome.input_hash, shown_lines=outcome.chunk.shown_lines())
+                input_hash=outcome.input_hash, shown_lines=outcome.chunk.shown_lines(),
+                focus_lines=marked_lines(source.lines))
         rows = drop_chunk_duplicates(rows)
         self.model_items += len(rows)
         self.quarantined += sum(1 for r in rows if r["quarantine_reason"])

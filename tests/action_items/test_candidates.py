@@ -21,6 +21,7 @@ from assistant_pipelines.candidates import (
     stating_line,
     ticket_candidates,
 )
+from assistant_pipelines.llm.chunking import marked_lines
 from assistant_pipelines.llm.schema import ExtractedActionItem
 from assistant_pipelines.people import Person, PersonDirectory
 
@@ -308,6 +309,30 @@ def test_an_unparsable_due_keeps_its_text_and_no_date(directory: PersonDirectory
 def test_the_first_grounding_reason_is_kept(directory: PersonDirectory) -> None:
     (row,) = build([item("Renew the office lease", [4], due="yesterday")], meeting(), directory)
     assert "not grounded" in row["quarantine_reason"]
+
+
+def test_in_a_focused_meeting_an_item_must_come_from_a_line_the_judge_kept(directory: PersonDirectory) -> None:
+    # The passage around kept line 4 shows lines 2-6; the model also reported line 5's
+    # "venue", a context line the judge did not keep.
+    rows = build_candidates(
+        [item("Fix the pricing page", [4], owner="Marcus"), item("Book the venue for the offsite", [5])],
+        meeting(), chunk_index=0, first_line=2, last_line=6, directory=directory, model="m",
+        prompt_version="p1", input_hash="h0", focus_lines={4, 8})
+    assert rows[0]["quarantine_reason"] is None
+    assert rows[1]["quarantine_reason"] == ("taken from context line(s) [5], which the focus pass did not keep: "
+                                            "a focused passage asks only about its marked line")
+    # Work from another kept line seen in this passage's context is kept (the passage of line
+    # 4 in a meeting that also kept line 3, say); so is everything in a meeting not focused.
+    (beside,) = build_candidates([item("Fix the pricing page", [3, 4], owner="Marcus")], meeting(), chunk_index=0,
+                                 first_line=2, last_line=6, directory=directory, model="m", prompt_version="p1",
+                                 input_hash="h0", focus_lines={3})
+    assert beside["quarantine_reason"] is None
+    assert build([item("Book the venue for the offsite", [5])], meeting(), directory)[0]["quarantine_reason"] is None
+
+
+def test_focus_lines_are_the_lines_a_focused_view_marks() -> None:
+    assert marked_lines(["A: hi", ">>> B: I'll send it", "", ">>> C: you take the deck"]) == {2, 4}
+    assert marked_lines(MEETING_LINES) == frozenset()
 
 
 # -- chunk duplicates ---------------------------------------------------------------------

@@ -160,6 +160,24 @@ def test_batch_mode_needs_the_openai_backend(url, tmp_path):
     assert "needs ASSISTANT_LLM=openai" in str(failure)
 
 
+def _long_meeting_and_an_email(tmp_path, lines: list[str]) -> str:
+    """A warehouse holding the 40-line meeting of ``long_meeting`` (as ``lines``) and a short e-mail."""
+    url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+    with open_warehouse(url) as wh:
+        wh.ensure_schema()
+        rows = [{"document_id": "meeting-long", "kind": "meeting", "source_file": "long.vtt",
+                 "title": "Kestrel planning", "occurred_at": datetime(2026, 10, 6, 8, tzinfo=UTC),
+                 "week_start": datetime(2026, 10, 5).date(), "author_person_id": None, "author": None,
+                 "participants": "[]", "thread_id": None, "url": None, "text": "\n".join(lines),
+                 "content_hash": "h1"},
+                {"document_id": "email-b", "kind": "email", "source_file": "b.eml", "title": "Harbor budget",
+                 "occurred_at": datetime(2026, 10, 7, 9, tzinfo=UTC), "week_start": datetime(2026, 10, 5).date(),
+                 "author_person_id": None, "author": "Ola", "participants": "[]", "thread_id": None, "url": None,
+                 "text": "Hi,\nI'll send the harbor budget draft tomorrow.\nOla", "content_hash": "h2"}]
+        wh.insert_rows("documents", list(rows[0]), rows)
+    return url
+
+
 def test_focus_pass_in_the_asset_judges_long_meetings_and_is_cached(tmp_path):
     """``focus="on"``: the long meeting's candidate lines are judged first (P(yes) from
     logprobs), only the kept lines reach the extraction; the short e-mails go whole. The judge
@@ -167,19 +185,8 @@ def test_focus_pass_in_the_asset_judges_long_meetings_and_is_cached(tmp_path):
     from tests.conftest import rule_based_extraction
     from tests.llm.test_focus import long_meeting
 
-    doc, lines = long_meeting()
-    url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
-    with open_warehouse(url) as wh:
-        wh.ensure_schema()
-        rows = [{"document_id": "meeting-long", "kind": "meeting", "source_file": "long.vtt", "title": doc.title,
-                 "occurred_at": datetime(2026, 10, 6, 8, tzinfo=UTC), "week_start": datetime(2026, 10, 5).date(),
-                 "author_person_id": None, "author": None, "participants": "[]", "thread_id": None, "url": None,
-                 "text": "\n".join(lines), "content_hash": "h1"},
-                {"document_id": "email-b", "kind": "email", "source_file": "b.eml", "title": "Harbor budget",
-                 "occurred_at": datetime(2026, 10, 7, 9, tzinfo=UTC), "week_start": datetime(2026, 10, 5).date(),
-                 "author_person_id": None, "author": "Ola", "participants": "[]", "thread_id": None, "url": None,
-                 "text": "Hi,\nI'll send the harbor budget draft tomorrow.\nOla", "content_hash": "h2"}]
-        wh.insert_rows("documents", list(rows[0]), rows)
+    _, lines = long_meeting()
+    url = _long_meeting_and_an_email(tmp_path, lines)
     with FakeOpenAIServer(rule_based_extraction) as server:
         first = metadata(materialize(url, server, tmp_path, focus="on", focus_threshold=0.5))
         judged = [r for r in server.chat_requests() if r.get("logprobs")]
@@ -199,6 +206,35 @@ def test_focus_pass_in_the_asset_judges_long_meetings_and_is_cached(tmp_path):
         (None, "[2]"), ("Ines", "[38]"), ("Mira", "[21]"), ("Tomas", "[13]")]  # the fake names no e-mail owner
     assert {r["prompt_version"].split("@")[0]: r["n"] for r in ledger} == {
         "verify_line": len(judged), "extract_action_items": len(extracted)}
+
+
+def test_work_the_model_takes_from_a_passages_context_is_quarantined(tmp_path):
+    """Line 12 promises something, but the judge does not keep it (it scores it 0.05); the
+    passage of kept line 13 shows it as context and the model reports it anyway. That item is
+    quarantined with the reason; the kept lines' items are accepted."""
+    from tests.conftest import rule_based_extraction
+    from tests.fakes.openai_server import judge_reply
+    from tests.llm.test_focus import long_meeting
+
+    _, lines = long_meeting()
+    lines[11] = "Tomas: I'll grab coffee for everyone after this."
+    url = _long_meeting_and_an_email(tmp_path, lines)
+
+    def model(request: dict):
+        if request.get("logprobs") and ">>> Tomas: I'll grab coffee" in request["messages"][-1]["content"]:
+            return judge_reply(0.05)
+        return rule_based_extraction(request)
+
+    with FakeOpenAIServer(model) as server:
+        meta = metadata(materialize(url, server, tmp_path, focus="on", focus_threshold=0.5))
+    assert meta["focus_lines_kept"] == 3
+    with open_warehouse(url) as wh:
+        rows = wh.query("SELECT evidence_lines, quarantine_reason FROM action_item_candidates "
+                        "WHERE document_id = 'meeting-long' ORDER BY evidence_lines")
+    assert [(r["evidence_lines"], r["quarantine_reason"]) for r in rows] == [
+        ("[12]", ("taken from context line(s) [12], which the focus pass did not keep: "
+                  "a focused passage asks only about its marked line")),
+        ("[13]", None), ("[21]", None), ("[38]", None)]
 
 
 def test_focus_questions_spend_from_the_runs_budget(tmp_path):
