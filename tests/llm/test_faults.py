@@ -42,10 +42,13 @@ def test_429_is_retried_after_the_servers_retry_after_for_everyone(server, wh, s
     assert all(o.status == "ok" for o in run.outcomes)
     chats = [r for r in server.requests if r.path.endswith("/chat/completions")]
     limited_at = chats[0].received_at
-    # Requests the server received after the 429 (other than the one already on its way)
-    # came only once the Retry-After had passed.
-    later = [r.received_at - limited_at for r in chats[1:] if r.received_at - limited_at > 0.04]
-    assert later and min(later) >= 0.6 - 0.02
+    # Besides the one request already on its way with the first (which may reach the server
+    # late on a loaded machine, hence the wide window), requests came only once the
+    # Retry-After had passed: none in between.
+    after = [r.received_at - limited_at for r in chats[1:]]
+    on_its_way = [t for t in after if t < 0.3]
+    assert len(on_its_way) <= 1
+    assert len(after) > len(on_its_way) and min(t for t in after if t >= 0.3) >= 0.6 - 0.02
     rows = ledger(wh)
     limited = [r for r in rows if r["outcome"] == "rate_limited"]
     assert len(limited) == 1 and limited[0]["http_status"] == 429 and "slow down" in limited[0]["error"]
