@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -251,14 +251,16 @@ def build_candidates(
     prompt_version: str,
     input_hash: str,
     shown_lines: Collection[int] | None = None,
-    focus_lines: Collection[int] = (),
+    focus_scores: Mapping[int, float | None] | None = None,
 ) -> list[dict[str, Any]]:
     """One candidate row per item the model returned for one chunk (``first_line``..
     ``last_line``, of which it was shown ``shown_lines``): evidence grounded in the source,
     owner and due date resolved, quarantined with a reason when the rules reject it.
-    ``focus_lines``: in a focused document, the lines the focus judge kept (each asked about
-    in its own passage); an item whose evidence holds none of them was taken from a passage's
-    context, which the judge did not keep, and is quarantined."""
+    ``focus_scores``: in a focused document, the lines the focus judge kept (each asked about
+    in its own passage) with its P(yes). An item whose evidence holds none of them was taken
+    from a passage's context, which the judge did not keep, and is quarantined; the others'
+    confidence is at most the judge's P(yes) for their line (the small model says 1.0 to
+    nearly everything, docs/quality.md)."""
     rows = []
     for index, item in enumerate(_without_line_label(i, doc) for i in items):
         lines, evidence, reason = ground(item, doc, first_line, last_line, shown_lines)
@@ -266,9 +268,15 @@ def build_candidates(
         if stated is not None and stated not in lines:  # the evidence shows the line that says it
             lines = sorted([*lines, stated])
             evidence = "\n".join(doc.lines[n - 1].strip() for n in lines)
-        if reason is None and focus_lines and not set(lines) & set(focus_lines):
-            reason = (f"taken from context line(s) {lines}, which the focus pass did not keep: a focused "
-                      "passage asks only about its marked line")
+        confidence = float(item.confidence)
+        if focus_scores:
+            kept = [n for n in lines if n in focus_scores]
+            judged = [p for n in kept if (p := focus_scores[n]) is not None]
+            if judged:
+                confidence = min(confidence, max(judged))
+            if reason is None and not kept:
+                reason = (f"taken from context line(s) {lines}, which the focus pass did not keep: a focused "
+                          "passage asks only about its marked line")
         owner_text, owner_id = resolve_owner(item.owner, [n for n in [stated] if n] + lines, doc, directory)
         due = resolve_due_date(item.due, doc.local_date) if item.due else None
         if reason is None and due is not None and due < doc.local_date:
@@ -287,7 +295,7 @@ def build_candidates(
             "due_date": due,
             "status": item.status,
             "priority": item.priority,
-            "confidence": float(item.confidence),
+            "confidence": confidence,
             "evidence_lines": "[" + ",".join(str(n) for n in lines) + "]",
             "evidence_text": evidence or None,
             "occurred_at": doc.occurred_at,

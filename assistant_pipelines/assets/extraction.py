@@ -28,7 +28,6 @@ from assistant_pipelines.candidates import (
 )
 from assistant_pipelines.llm.batch import submit_batch
 from assistant_pipelines.llm.budget import BudgetError
-from assistant_pipelines.llm.chunking import marked_lines
 from assistant_pipelines.llm.extract import (
     CallRecord,
     ChunkOutcome,
@@ -131,6 +130,7 @@ def build_extraction_asset(weeks: dg.PartitionsDefinition) -> dg.AssetsDefinitio
         judge_calls: list[CallRecord] = []
         extra: dict[str, Any] = {}
         extra_focus: dict[str, Any] = {}
+        focus_scores: dict[str, dict[int, float | None]] = {}  # per focused document: kept line → P(yes)
         budget_note = "no budget set"
         budget_reached = False
         with warehouse.open() as wh:
@@ -150,17 +150,15 @@ def build_extraction_asset(weeks: dg.PartitionsDefinition) -> dg.AssetsDefinitio
                                             store, focus_settings, settings.retry, budget=budget,
                                             concurrency=settings.concurrency)
                     sources = focus.documents
+                    focus_scores = {d: focus.kept_scores(d, focus_settings.threshold) for d in focus.verdicts}
                     judge_calls = focus.calls
                     budget_reached = focus.skipped_budget > 0
                     extra_focus = {"focus_questions": focus.questions, "focus_failed": len(focus.failed),
                                    "focus_skipped_budget": focus.skipped_budget,
-                                   "focus_lines_kept": sum(len(focus.kept_lines(d, focus_settings.threshold))
-                                                           for d in focus.verdicts)}
+                                   "focus_lines_kept": sum(len(kept) for kept in focus_scores.values())}
                     context.log.info(f"focus: {focus.questions} lines judged, {extra_focus['focus_lines_kept']} kept "
                                      f"for extraction, {len(focus.failed)} questions failed and "
                                      f"{focus.skipped_budget} not asked for budget (their lines kept)")
-                # Lines the judge kept, marked in the focused views: extraction answers must come from them.
-                focus_lines = {source.document_id: marked_lines(source.lines) for source in sources}
                 if sources:
                     try:
                         if batch_backend is not None:
@@ -202,7 +200,8 @@ def build_extraction_asset(weeks: dg.PartitionsDefinition) -> dg.AssetsDefinitio
                             chunk_index=outcome.chunk.index, first_line=outcome.chunk.first_line,
                             last_line=outcome.chunk.last_line, directory=directory, model=outcome.model,
                             prompt_version=outcome.prompt_version, input_hash=outcome.input_hash,
-                            shown_lines=outcome.chunk.shown_lines(), focus_lines=focus_lines.get(outcome.document_id, ()),
+                            shown_lines=outcome.chunk.shown_lines(),
+                            focus_scores=focus_scores.get(outcome.document_id),
                         )
                     rows = drop_chunk_duplicates(rows)
                     if outcomes:

@@ -34,7 +34,6 @@ from assistant_pipelines.evaluation.runner import (
     evaluate,
 )
 from assistant_pipelines.llm.budget import BudgetError
-from assistant_pipelines.llm.chunking import marked_lines
 from assistant_pipelines.llm.extract import SourceDocument, run_budget, run_extraction
 from assistant_pipelines.llm.focus import focus_documents
 from assistant_pipelines.llm.ledger import WarehouseCallStore
@@ -105,6 +104,7 @@ class RealExtraction:
 
     def __call__(self, doc: Any) -> list[Prediction]:
         source, context = _source_document(doc)
+        focus_scores: dict[int, float | None] = {}
         if self.focus is not None:
             focus = focus_documents([source], {source.document_id: context.lines}, self.backend, self.store,
                                     self.focus, self.settings.retry, budget=self.budget,
@@ -114,8 +114,8 @@ class RealExtraction:
             self.judged += focus.questions
             self.judge_failed += len(focus.failed)
             if source.document_id in focus.verdicts:
-                kept = len(focus.kept_lines(source.document_id, self.focus.threshold))
-                self.notes[doc.id] = f"focus kept {kept} of {focus.questions} judged lines"
+                focus_scores = focus.kept_scores(source.document_id, self.focus.threshold)
+                self.notes[doc.id] = f"focus kept {len(focus_scores)} of {focus.questions} judged lines"
         run = run_extraction([source], self.backend, self.store, self.settings, budget=self.budget)
         self._stop_if_over_budget(len(run.skipped_for_budget))
         failed = [o for o in run.outcomes if o.result is None]
@@ -129,11 +129,11 @@ class RealExtraction:
                 first_line=outcome.chunk.first_line, last_line=outcome.chunk.last_line,
                 directory=self.directory, model=outcome.model, prompt_version=outcome.prompt_version,
                 input_hash=outcome.input_hash, shown_lines=outcome.chunk.shown_lines(),
-                focus_lines=marked_lines(source.lines))
+                focus_scores=focus_scores)
         rows = drop_chunk_duplicates(rows)
         self.model_items += len(rows)
         self.quarantined += sum(1 for r in rows if r["quarantine_reason"])
-        return [Prediction(task=r["task"], owner=r["owner_text"], due=r["due_text"],
+        return [Prediction(task=r["task"], owner=r["owner_text"], due=r["due_text"], confidence=r["confidence"],
                            evidence_lines=[int(n) for n in r["evidence_lines"].strip("[]").split(",") if n])
                 for r in rows if r["quarantine_reason"] is None]
 

@@ -122,6 +122,7 @@ def item_records(result: EvalResult) -> Iterator[dict[str, Any]]:
                 "owner": prediction.owner,
                 "due": prediction.due,
                 "evidence_lines": list(prediction.evidence_lines),
+                "confidence": prediction.confidence,
                 "grounded": outcome.grounded[i] if i < len(outcome.grounded) else None,
             }
             if i in by_prediction:

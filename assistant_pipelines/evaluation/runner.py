@@ -35,6 +35,7 @@ class Prediction:
     owner: str | None = None
     due: str | None = None
     evidence_lines: list[int] = field(default_factory=list)
+    confidence: float | None = None  # as stored in action_item_candidates.confidence
 
 
 class EvalDocument(Protocol):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 DEFAULT_CHUNK_TOKENS = 1200
@@ -49,12 +48,6 @@ def number_lines(lines: list[str], first: int = 1) -> list[tuple[int, str]]:
 
 FOCUS_MARK = ">>> "  # how a focused view (llm/focus.py) marks the lines its judge kept
 FOCUS_WINDOW = 2  # lines of context each side of a marked line
-
-
-def marked_lines(lines: Sequence[str]) -> frozenset[int]:
-    """The numbers (1-based) of the lines a focused view marks: those the focus judge kept.
-    Empty for a document that was not focused."""
-    return frozenset(i + 1 for i, line in enumerate(lines) if line.startswith(FOCUS_MARK))
 
 
 def chunk_marked(lines: list[str], *, window: int = FOCUS_WINDOW, budget_tokens: int = DEFAULT_CHUNK_TOKENS) -> list[Chunk]:

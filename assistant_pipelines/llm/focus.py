@@ -100,7 +100,14 @@ class FocusRun:
         return sum(1 for verdicts in self.verdicts.values() for v in verdicts if v.skipped_budget)
 
     def kept_lines(self, document_id: str, threshold: float) -> list[int]:
-        return [v.line for v in self.verdicts.get(document_id, []) if v.p_yes is None or v.p_yes >= threshold]
+        return list(self.kept_scores(document_id, threshold))
+
+    def kept_scores(self, document_id: str, threshold: float) -> dict[int, float | None]:
+        """The lines of a focused document that reach the extraction, with the judge's P(yes)
+        (None for a line kept because its question failed or was not asked). Empty for a
+        document the pass did not focus."""
+        return {v.line: v.p_yes for v in self.verdicts.get(document_id, [])
+                if v.p_yes is None or v.p_yes >= threshold}
 
 
 @cache

@@ -21,7 +21,6 @@ from assistant_pipelines.candidates import (
     stating_line,
     ticket_candidates,
 )
-from assistant_pipelines.llm.chunking import marked_lines
 from assistant_pipelines.llm.schema import ExtractedActionItem
 from assistant_pipelines.people import Person, PersonDirectory
 
@@ -317,7 +316,7 @@ def test_in_a_focused_meeting_an_item_must_come_from_a_line_the_judge_kept(direc
     rows = build_candidates(
         [item("Fix the pricing page", [4], owner="Marcus"), item("Book the venue for the offsite", [5])],
         meeting(), chunk_index=0, first_line=2, last_line=6, directory=directory, model="m",
-        prompt_version="p1", input_hash="h0", focus_lines={4, 8})
+        prompt_version="p1", input_hash="h0", focus_scores={4: 0.91, 8: 0.85})
     assert rows[0]["quarantine_reason"] is None
     assert rows[1]["quarantine_reason"] == ("taken from context line(s) [5], which the focus pass did not keep: "
                                             "a focused passage asks only about its marked line")
@@ -325,14 +324,25 @@ def test_in_a_focused_meeting_an_item_must_come_from_a_line_the_judge_kept(direc
     # 4 in a meeting that also kept line 3, say); so is everything in a meeting not focused.
     (beside,) = build_candidates([item("Fix the pricing page", [3, 4], owner="Marcus")], meeting(), chunk_index=0,
                                  first_line=2, last_line=6, directory=directory, model="m", prompt_version="p1",
-                                 input_hash="h0", focus_lines={3})
+                                 input_hash="h0", focus_scores={3: 0.83})
     assert beside["quarantine_reason"] is None
     assert build([item("Book the venue for the offsite", [5])], meeting(), directory)[0]["quarantine_reason"] is None
 
 
-def test_focus_lines_are_the_lines_a_focused_view_marks() -> None:
-    assert marked_lines(["A: hi", ">>> B: I'll send it", "", ">>> C: you take the deck"]) == {2, 4}
-    assert marked_lines(MEETING_LINES) == frozenset()
+@pytest.mark.parametrize(("scores", "expected"), [
+    ({4: 0.91}, 0.8),  # the model's own 0.8 is lower
+    ({4: 0.62}, 0.62),  # the judge's P(yes) caps the model's confidence
+    ({3: 0.7, 4: 0.66}, 0.7),  # the best-scored kept line of its evidence
+    ({4: None}, 0.8),  # kept because its question failed: nothing to cap with
+    (None, 0.8),  # not a focused document
+])
+def test_a_focused_items_confidence_is_at_most_the_judges(directory: PersonDirectory,
+                                                          scores: dict[int, float | None] | None,
+                                                          expected: float) -> None:
+    (row,) = build_candidates([item("Fix the pricing page", [3, 4], owner="Marcus")], meeting(), chunk_index=0,
+                              first_line=2, last_line=6, directory=directory, model="m", prompt_version="p1",
+                              input_hash="h0", focus_scores=scores)
+    assert row["confidence"] == pytest.approx(expected) and row["quarantine_reason"] is None
 
 
 # -- chunk duplicates ---------------------------------------------------------------------

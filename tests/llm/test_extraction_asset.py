@@ -211,7 +211,8 @@ def test_focus_pass_in_the_asset_judges_long_meetings_and_is_cached(tmp_path):
 def test_work_the_model_takes_from_a_passages_context_is_quarantined(tmp_path):
     """Line 12 promises something, but the judge does not keep it (it scores it 0.05); the
     passage of kept line 13 shows it as context and the model reports it anyway. That item is
-    quarantined with the reason; the kept lines' items are accepted."""
+    quarantined with the reason; the kept lines' items are accepted, with confidence at most
+    the judge's P(yes)."""
     from tests.conftest import rule_based_extraction
     from tests.fakes.openai_server import judge_reply
     from tests.llm.test_focus import long_meeting
@@ -221,20 +222,25 @@ def test_work_the_model_takes_from_a_passages_context_is_quarantined(tmp_path):
     url = _long_meeting_and_an_email(tmp_path, lines)
 
     def model(request: dict):
-        if request.get("logprobs") and ">>> Tomas: I'll grab coffee" in request["messages"][-1]["content"]:
+        question = request["messages"][-1]["content"] if request.get("logprobs") else ""
+        if ">>> Tomas: I'll grab coffee" in question:
             return judge_reply(0.05)
+        if ">>> Mira: I will book the usability lab" in question:
+            return judge_reply(0.6)  # kept (threshold 0.5), but the judge is unsure
         return rule_based_extraction(request)
 
     with FakeOpenAIServer(model) as server:
         meta = metadata(materialize(url, server, tmp_path, focus="on", focus_threshold=0.5))
     assert meta["focus_lines_kept"] == 3
     with open_warehouse(url) as wh:
-        rows = wh.query("SELECT evidence_lines, quarantine_reason FROM action_item_candidates "
+        rows = wh.query("SELECT evidence_lines, quarantine_reason, confidence FROM action_item_candidates "
                         "WHERE document_id = 'meeting-long' ORDER BY evidence_lines")
     assert [(r["evidence_lines"], r["quarantine_reason"]) for r in rows] == [
         ("[12]", ("taken from context line(s) [12], which the focus pass did not keep: "
                   "a focused passage asks only about its marked line")),
         ("[13]", None), ("[21]", None), ("[38]", None)]
+    # The fake model says 0.8 for a promise and 0.7 for a request; the judge's P(yes) caps it.
+    assert [r["confidence"] for r in rows[1:]] == pytest.approx([0.8, 0.6, 0.7])
 
 
 def test_focus_questions_spend_from_the_runs_budget(tmp_path):
