@@ -239,6 +239,23 @@ def _without_line_label(item: ExtractedActionItem, doc: DocumentContext) -> Extr
     return item.model_copy(update={"task": task}) if len(task) >= 3 else item
 
 
+# Hesitations of speech a model copies into a task from a transcript: filler sounds, and a
+# word or two said twice ("the the", "has to has to"). "you know" is left alone: "I'll let
+# you know by Friday" is work.
+_FILLER_SOUND = re.compile(r"(?<![\w'-])(?:uh|um|erm|er|hmm|mm)(?![\w'-]),?\s*", re.IGNORECASE)
+_SAID_TWICE = re.compile(r"\b(\w+(?:\s+\w+)?)(?:\s+\1\b)+", re.IGNORECASE)
+
+
+def tidy_spoken_task(task: str) -> str:
+    """``task`` without the hesitations of speech ("put the minutes of this uh this meeting"
+    → "put the minutes of this meeting"); unchanged when nothing would be left."""
+    tidy = _FILLER_SOUND.sub("", task)
+    tidy = _SAID_TWICE.sub(r"\1", tidy)
+    tidy = re.sub(r"\s+([,.!?])", r"\1", re.sub(r"\s{2,}", " ", tidy))
+    tidy = re.sub(r",+(?=[,.!?])", "", tidy).strip(" ,")  # "fulfil, hmm." → "fulfil."
+    return tidy if len(tidy) >= 3 else task
+
+
 def build_candidates(
     items: list[ExtractedActionItem],
     doc: DocumentContext,
@@ -263,6 +280,8 @@ def build_candidates(
     nearly everything, docs/quality.md)."""
     rows = []
     for index, item in enumerate(_without_line_label(i, doc) for i in items):
+        if doc.kind == "meeting":
+            item = item.model_copy(update={"task": tidy_spoken_task(item.task)})
         lines, evidence, reason = ground(item, doc, first_line, last_line, shown_lines)
         stated = stating_line(item.task, lines, doc, first_line, last_line)
         if stated is not None and stated not in lines:  # the evidence shows the line that says it

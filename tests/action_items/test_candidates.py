@@ -20,6 +20,7 @@ from assistant_pipelines.candidates import (
     speaker_of,
     stating_line,
     ticket_candidates,
+    tidy_spoken_task,
 )
 from assistant_pipelines.llm.schema import ExtractedActionItem
 from assistant_pipelines.people import Person, PersonDirectory
@@ -270,6 +271,27 @@ def test_a_copied_source_line_loses_its_number_mark_and_speaker_label(directory:
                             directory=directory, model="m", prompt_version="p", input_hash="h")
     assert [r["task"] for r in rows] == ["you're gonna be thinking about the casing."] * 2 + [
         "Note: think about the casing"]
+
+
+@pytest.mark.parametrize(("said", "tidy"), [
+    ("put the minutes of this uh this meeting into the project folder",
+     "put the minutes of this meeting into the project folder"),
+    ("Um, look on on what trends are in this uh in this type of market",
+     "look on what trends are in this type of market"),
+    ("work out what it has to has to fulfil, hmm.", "work out what it has to fulfil."),
+    ("I'll let you know by Friday", "I'll let you know by Friday"),  # "you know" is words here
+    ("Check the user-um settings and the Umbrella account", "Check the user-um settings and the Umbrella account"),
+    ("uh um", "uh um"),  # nothing would be left
+])
+def test_hesitations_of_speech_leave_a_task(said: str, tidy: str) -> None:
+    assert tidy_spoken_task(said) == tidy
+
+
+def test_only_a_spoken_task_is_tidied(directory: PersonDirectory) -> None:
+    spoken = build([item("fix the the pricing page uh by Friday", [4], owner="Marcus")], meeting(), directory)
+    written = build([item("send the the signed contract to legal", [2])], email(), directory)
+    assert spoken[0]["task"] == "fix the pricing page by Friday"
+    assert written[0]["task"] == "send the the signed contract to legal"  # a typo is the author's
 
 
 def test_i_in_an_email_is_its_author(directory: PersonDirectory) -> None:
