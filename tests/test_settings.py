@@ -241,3 +241,12 @@ def test_loading_reads_nothing_at_import_time(tmp_path: Path, monkeypatch) -> No
     first = load_settings()
     monkeypatch.setenv("ASSISTANT_HOME", str(tmp_path / "two"))
     assert load_settings().home != first.home
+
+
+def test_env_example_lists_every_setting(tmp_path: Path) -> None:
+    """``.env.example`` is where a new user learns the settings: every variable that
+    ``load_settings`` reads appears in it (set or commented out)."""
+    listed = (Path(__file__).parent.parent / ".env.example").read_text()
+    missing = [name for name in load_settings({"ASSISTANT_HOME": str(tmp_path)}).redacted()
+               if f"{name}=" not in listed]
+    assert not missing, f".env.example does not list {missing}"
