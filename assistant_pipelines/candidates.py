@@ -240,9 +240,9 @@ def _without_line_label(item: ExtractedActionItem, doc: DocumentContext) -> Extr
 
 
 # Hesitations of speech a model copies into a task from a transcript: filler sounds, and a
-# word or two said twice ("the the", "has to has to"). "you know" is left alone: "I'll let
-# you know by Friday" is work.
-_FILLER_SOUND = re.compile(r"(?<![\w'-])(?:uh|um|erm|er|hmm|mm)(?![\w'-]),?\s*", re.IGNORECASE)
+# word or two said twice ("the the", "has to has to"). Left alone: "you know" ("I'll let you
+# know by Friday" is work), "er" and "mm" ("take her to the ER", "a 5 mm screw").
+_FILLER_SOUND = re.compile(r"(?<![\w'-])(?:uh|uhm|um|erm|hmm)(?![\w'-]),?\s*", re.IGNORECASE)
 _SAID_TWICE = re.compile(r"\b(\w+(?:\s+\w+)?)(?:\s+\1\b)+", re.IGNORECASE)
 
 

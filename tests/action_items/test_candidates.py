@@ -280,6 +280,8 @@ def test_a_copied_source_line_loses_its_number_mark_and_speaker_label(directory:
      "look on what trends are in this type of market"),
     ("work out what it has to has to fulfil, hmm.", "work out what it has to fulfil."),
     ("I'll let you know by Friday", "I'll let you know by Friday"),  # "you know" is words here
+    ("order the 5 mm screws, uh, and take the ER budget to finance",
+     "order the 5 mm screws, and take the ER budget to finance"),
     ("Check the user-um settings and the Umbrella account", "Check the user-um settings and the Umbrella account"),
     ("uh um", "uh um"),  # nothing would be left
 ])
