@@ -1,13 +1,16 @@
 # The two commands of the README. Both install what they need first (scripts/setup.sh).
 UV := .tools/bin/uv
 
-.PHONY: demo test setup benchmark ui
+.PHONY: demo test lint setup benchmark ui
 
 demo: setup ## ingest the sample team, extract with the embedded model, write reports and digests
 	$(UV) run --frozen --no-sync assistant-pipelines demo
 
 test: setup ## the whole test suite (DuckDB and a real Postgres, loopback model and SMTP servers)
 	$(UV) run --frozen --no-sync pytest -q
+
+lint: setup ## ruff, with the rules in pyproject.toml
+	$(UV) run --frozen --no-sync ruff check .
 
 setup:
 	@bash scripts/setup.sh

@@ -15,9 +15,10 @@ fi
 export PATH="$PWD/$TOOLS/bin:$PATH"
 
 # One environment for the demo and the tests: the locked dependencies, the embedded model
-# (~1 GB of PyPI packages, downloaded once and cached by uv) and the test tools.
+# (~1 GB of PyPI packages, downloaded once and cached by uv), the test tools and the linter
+# (the dev group: syncing only the test group would uninstall ruff from a developer's .venv).
 # llama-cpp-python has no wheel: the first install compiles it (3-6 min on 2 cores); uv caches
 # the build, so later installs take seconds.
 echo "setup: syncing .venv with uv.lock (first time: several minutes)"
-uv sync --frozen --all-extras --group test --quiet
+uv sync --frozen --all-extras --group dev --quiet
 echo "setup: ready"
