@@ -150,13 +150,16 @@ def build_extraction_asset(weeks: dg.PartitionsDefinition) -> dg.AssetsDefinitio
                                             store, focus_settings, settings.retry, budget=budget,
                                             concurrency=settings.concurrency)
                     sources = focus.documents
-                    focus_scores = {d: focus.kept_scores(d, focus_settings.threshold) for d in focus.verdicts}
+                    focus_scores = {d: focus.kept_scores(d) for d in focus.verdicts}
                     judge_calls = focus.calls
                     budget_reached = focus.skipped_budget > 0
-                    extra_focus = {"focus_questions": focus.questions, "focus_failed": len(focus.failed),
+                    extra_focus = {"focus_questions": focus.questions,
+                                   "focus_second_looks": sum(len(v) for v in focus.second_looks.values()),
+                                   "focus_failed": len(focus.failed),
                                    "focus_skipped_budget": focus.skipped_budget,
                                    "focus_lines_kept": sum(len(kept) for kept in focus_scores.values())}
-                    context.log.info(f"focus: {focus.questions} lines judged, {extra_focus['focus_lines_kept']} kept "
+                    context.log.info(f"focus: {focus.questions} questions ({extra_focus['focus_second_looks']} second "
+                                     f"looks), {extra_focus['focus_lines_kept']} lines kept "
                                      f"for extraction, {len(focus.failed)} questions failed and "
                                      f"{focus.skipped_budget} not asked for budget (their lines kept)")
                 if sources:

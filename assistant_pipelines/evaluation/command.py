@@ -95,6 +95,7 @@ class RealExtraction:
         self.focus = llm.focus_settings()
         self.budget = run_budget(self.settings, self.backend)
         self.judged = 0
+        self.second_looks = 0
         self.judge_failed = 0
         self.notes: dict[str, str] = {}  # per document: what the focus pass kept
         self.store = store
@@ -111,11 +112,13 @@ class RealExtraction:
                                     concurrency=self.settings.concurrency)
             self._stop_if_over_budget(focus.skipped_budget)
             source = focus.documents[0]
-            self.judged += focus.questions
+            self.judged += sum(len(v) for v in focus.verdicts.values())
+            self.second_looks += sum(len(v) for v in focus.second_looks.values())
             self.judge_failed += len(focus.failed)
             if source.document_id in focus.verdicts:
-                focus_scores = focus.kept_scores(source.document_id, self.focus.threshold)
-                self.notes[doc.id] = f"focus kept {len(focus_scores)} of {focus.questions} judged lines"
+                focus_scores = focus.kept_scores(source.document_id)
+                self.notes[doc.id] = (f"focus kept {len(focus_scores)} of {len(focus.verdicts[source.document_id])} "
+                                      f"judged lines ({focus.questions} questions)")
         run = run_extraction([source], self.backend, self.store, self.settings, budget=self.budget)
         self._stop_if_over_budget(len(run.skipped_for_budget))
         failed = [o for o in run.outcomes if o.result is None]
@@ -181,8 +184,9 @@ def run_eval_command(args: argparse.Namespace, settings: Settings) -> int:
     print(format_table(result.metrics, threshold=matcher.threshold))
     print()
     if extraction.focus is not None:
-        print(f"focus: {extraction.judged} lines judged one by one ({extraction.judge_failed} failed, their lines "
-              f"kept), threshold {extraction.focus.threshold}")
+        print(f"focus: {extraction.judged} lines judged one by one, {extraction.second_looks} of them looked at "
+              f"twice ({extraction.judge_failed} questions failed, their lines kept), threshold "
+              f"{extraction.focus.threshold}")
     print(f"model items {extraction.model_items}, quarantined by the grounding rules {extraction.quarantined}; "
           f"{time.monotonic() - started:.0f} s in all")
     print(f"per-item file ({written} rows): {out}")

@@ -8,8 +8,12 @@ So long documents go through two passes:
 1. **Judge.** Every candidate line (``selection.candidate_lines``: commitment, request,
    assignment and deadline cues, plus the closing part where meetings hand out work) is shown
    with ``before`` lines above and ``after`` below, and the model's P(yes) is read from its
-   first answer token (:meth:`ChatBackend.judge`, one decoding step).
-2. **Extract.** Only the lines judged at or above ``threshold``, with ``view_context`` lines
+   first answer token (:meth:`ChatBackend.judge`, one decoding step). A line at or above
+   ``threshold`` gets a **second look**: the same question with the next ``confirm_after``
+   lines below it as they are, backchannels included (the "Yep." that takes an assignment),
+   and it stays only if that answer reaches ``threshold`` too. Two views that must agree drop
+   a third of the kept lines and none of the gold ones (docs/quality.md, row 27).
+2. **Extract.** Only the lines kept, with ``view_context`` lines
    each side (backchannels included: "Yep." after an assignment says who took it), are shown
    to the ordinary extraction. Everything else is blanked, so line numbers stay the document's.
 
@@ -59,12 +63,15 @@ MAX_EXCERPT_LINE_CHARS = 200
 @dataclass(frozen=True)
 class FocusSettings:
     """How the judge pass runs. ``threshold`` was chosen on AMI development meetings
-    (docs/quality.md); ``min_lines``: documents with fewer non-filler lines skip the pass and
-    go to the extraction whole (most e-mails)."""
+    (docs/quality.md); ``before`` / ``after``: non-filler lines shown around the asked line;
+    ``confirm_after``: lines shown below it, as they are, in the second look (None: one look
+    only); ``min_lines``: documents with fewer non-filler lines skip the pass and go to the
+    extraction whole (most e-mails)."""
 
     threshold: float = 0.8
     before: int = 2
     after: int = 1
+    confirm_after: int | None = 2
     view_context: int = FOCUS_WINDOW
     min_lines: int = 25
 
@@ -80,34 +87,54 @@ class LineVerdict:
 
 @dataclass
 class FocusRun:
-    """The focused documents, in input order, and what the judge pass did."""
+    """The focused documents, in input order, and what the judge pass did: the first look at
+    every candidate line (``verdicts``) and the second look at those it kept
+    (``second_looks``, by line)."""
 
     documents: list[SourceDocument]
+    threshold: float
     verdicts: dict[str, list[LineVerdict]] = field(default_factory=dict)
+    second_looks: dict[str, dict[int, LineVerdict]] = field(default_factory=dict)
     calls: list[CallRecord] = field(default_factory=list)
+
+    def _all_verdicts(self) -> list[tuple[str, LineVerdict]]:
+        firsts = [(doc, v) for doc, verdicts in self.verdicts.items() for v in verdicts]
+        return firsts + [(doc, v) for doc, looks in self.second_looks.items() for v in looks.values()]
 
     @property
     def questions(self) -> int:
-        return sum(len(v) for v in self.verdicts.values())
+        return len(self._all_verdicts())
 
     @property
     def failed(self) -> list[tuple[str, LineVerdict]]:
-        return [(doc, v) for doc, verdicts in self.verdicts.items() for v in verdicts
-                if v.p_yes is None and not v.skipped_budget]
+        return [(doc, v) for doc, v in self._all_verdicts() if v.p_yes is None and not v.skipped_budget]
 
     @property
     def skipped_budget(self) -> int:
-        return sum(1 for verdicts in self.verdicts.values() for v in verdicts if v.skipped_budget)
+        return sum(1 for _, v in self._all_verdicts() if v.skipped_budget)
 
-    def kept_lines(self, document_id: str, threshold: float) -> list[int]:
-        return list(self.kept_scores(document_id, threshold))
+    def kept_lines(self, document_id: str) -> list[int]:
+        return list(self.kept_scores(document_id))
 
-    def kept_scores(self, document_id: str, threshold: float) -> dict[int, float | None]:
-        """The lines of a focused document that reach the extraction, with the judge's P(yes)
-        (None for a line kept because its question failed or was not asked). Empty for a
-        document the pass did not focus."""
-        return {v.line: v.p_yes for v in self.verdicts.get(document_id, [])
-                if v.p_yes is None or v.p_yes >= threshold}
+    def kept_scores(self, document_id: str) -> dict[int, float | None]:
+        """The lines of a focused document that reach the extraction, with the judge's P(yes):
+        the lower of the two looks (None for a line kept because its first question failed or
+        was not asked). A line whose second look failed or was not asked keeps its first answer:
+        a model error must not drop an item. Empty for a document the pass did not focus."""
+        second_looks = self.second_looks.get(document_id, {})
+        kept: dict[int, float | None] = {}
+        for first in self.verdicts.get(document_id, []):
+            if first.p_yes is None:
+                kept[first.line] = None
+                continue
+            if first.p_yes < self.threshold:
+                continue
+            second = second_looks.get(first.line)
+            if second is None or second.p_yes is None:
+                kept[first.line] = first.p_yes
+            elif second.p_yes >= self.threshold:
+                kept[first.line] = min(first.p_yes, second.p_yes)
+        return kept
 
 
 @cache
@@ -119,15 +146,17 @@ def judge_prompt_version() -> str:
     return f"{JUDGE_PROMPT}@{digest.hexdigest()[:12]}"
 
 
-def excerpt(lines: Sequence[str], index: int, before: int, after: int) -> str:
+def excerpt(lines: Sequence[str], index: int, before: int, after: int, *, backchannels_below: bool = False) -> str:
     """The line at ``index`` (0-based) marked ``>>>``, with ``before`` / ``after`` non-filler
-    lines around it; long lines shortened."""
+    lines around it (``backchannels_below``: the next ``after`` lines as they are, filler
+    included); long lines shortened."""
 
     def shown(i: int) -> bool:
         return bool(lines[i].strip()) and not is_filler(lines[i])
 
     above = [i for i in range(index - 1, -1, -1) if shown(i)][:before]
-    below = [i for i in range(index + 1, len(lines)) if shown(i)][:after]
+    below = [i for i in range(index + 1, len(lines))
+             if (lines[i].strip() if backchannels_below else shown(i))][:after]
     rendered = []
     for i in [*reversed(above), index, *below]:
         text = " ".join(lines[i].split())
@@ -138,11 +167,17 @@ def excerpt(lines: Sequence[str], index: int, before: int, after: int) -> str:
 
 
 def judge_messages(document: SourceDocument, lines: Sequence[str], index: int,
-                   settings: FocusSettings) -> list[dict[str, str]]:
+                   settings: FocusSettings, *, second_look: bool = False) -> list[dict[str, str]]:
+    """The question about line ``index`` (0-based); ``second_look``: with the next
+    ``settings.confirm_after`` lines below it as they are, backchannels included."""
+    if second_look and settings.confirm_after is None:
+        raise ValueError("these focus settings take no second look (confirm_after is None)")
+    shown = (excerpt(lines, index, settings.before, settings.confirm_after or 0, backchannels_below=True)
+             if second_look else excerpt(lines, index, settings.before, settings.after))
     system = render_template(JUDGE_TEMPLATES[0], kind=document.kind, kind_label=kind_label(document.kind))
     user = render_template(JUDGE_TEMPLATES[1],
         kind=document.kind, participants=[defuse(p) for p in document.participants],
-        excerpt=defuse(excerpt(lines, index, settings.before, settings.after)))
+        excerpt=defuse(shown))
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
@@ -253,7 +288,14 @@ def focus_documents(documents: Sequence[SourceDocument], originals: dict[str, li
     workers = max(1, min(concurrency, backend.max_concurrency))
     judge = _Judge(backend, store, retry or RetryPolicy(), judge_prompt_version(), sleep, budget,
                    AdaptiveLimiter(workers))
-    run = FocusRun(documents=[])
+    run = FocusRun(documents=[], threshold=settings.threshold)
+
+    def ask_all(document: SourceDocument, asked: list[tuple[int, list[dict[str, str]]]]) -> list[LineVerdict]:
+        cached = store.cached_answers([judge_cache_key(m, judge.version, backend.model) for _, m in asked])
+        # map() keeps the questions' order, so verdicts (and the view) do not depend on timing
+        return list(pool.map(judge.ask, repeat(document.document_id), [index + 1 for index, _ in asked],
+                             [messages for _, messages in asked], repeat(cached)))
+
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="judge") as pool:
         for document in documents:
             lines = originals.get(document.document_id, document.lines)
@@ -261,13 +303,14 @@ def focus_documents(documents: Sequence[SourceDocument], originals: dict[str, li
             if candidates is None:
                 run.documents.append(document)
                 continue
-            asked = [(index, judge_messages(document, lines, index, settings)) for index in candidates]
-            cached = store.cached_answers([judge_cache_key(m, judge.version, backend.model) for _, m in asked])
-            # map() keeps the questions' order, so verdicts (and the view) do not depend on timing
-            verdicts = list(pool.map(judge.ask, repeat(document.document_id), [index + 1 for index, _ in asked],
-                                     [messages for _, messages in asked], repeat(cached)))
+            verdicts = ask_all(document, [(i, judge_messages(document, lines, i, settings)) for i in candidates])
             run.verdicts[document.document_id] = verdicts
-            kept = run.kept_lines(document.document_id, settings.threshold)
+            if settings.confirm_after is not None:
+                again = [v.line - 1 for v in verdicts if v.p_yes is not None and v.p_yes >= settings.threshold]
+                second = ask_all(document, [(i, judge_messages(document, lines, i, settings, second_look=True))
+                                            for i in again])
+                run.second_looks[document.document_id] = {v.line: v for v in second}
+            kept = run.kept_lines(document.document_id)
             run.documents.append(replace(document, lines=focused_lines(lines, kept, settings.view_context),
                                          focused=True))
             store.flush()

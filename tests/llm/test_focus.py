@@ -92,7 +92,7 @@ def test_judge_reads_p_yes_from_logprobs_and_focuses_the_document(wh, store):
     verdicts = {v.line: v.p_yes for v in run.verdicts["meeting-long"]}
     assert verdicts[13] == pytest.approx(0.95) and verdicts[21] == pytest.approx(0.95)
     assert verdicts[38] == pytest.approx(0.95)
-    assert sorted(run.kept_lines("meeting-long", 0.5)) == [13, 21, 38]
+    assert sorted(run.kept_lines("meeting-long")) == [13, 21, 38]
     focused = run.documents[0]
     shown = [i + 1 for i, line in enumerate(focused.lines) if line]
     assert shown == [12, 13, 14, 20, 21, 22, 37, 38, 39]  # each kept line with one line each side
@@ -101,6 +101,51 @@ def test_judge_reads_p_yes_from_logprobs_and_focuses_the_document(wh, store):
     assert focused.focused and not doc.focused
     assert len(run.calls) == len(judged) and {c.outcome for c in run.calls} == {"ok"}
     assert {c.prompt_version for c in run.calls} == {judge_prompt_version()}
+
+
+def _excerpt_of(request: dict) -> list[str]:
+    user = request["messages"][1]["content"]
+    return user[user.index("<excerpt>") + len("<excerpt>"):user.index("</excerpt>")].strip("\n").splitlines()
+
+
+def test_a_kept_line_stays_only_if_a_second_look_with_the_answers_below_agrees(wh, store):
+    """Every line the first look keeps is asked again, shown with the next lines as they are
+    ("Ines: Yep." included); a line the second look says no to is dropped, one whose second
+    question fails keeps its first answer (fail open), and the kept score is the lower one."""
+    doc, lines = long_meeting()
+
+    def second_thoughts(request: dict) -> ChatReply | ErrorReply:
+        if not (request.get("logprobs") and request.get("max_tokens") == 1):
+            return rule_based_extraction(request)
+        shown = _excerpt_of(request)
+        marked = next(n for n, line in enumerate(shown) if line.startswith(">>>"))
+        second_look = len(shown) - marked - 1 == 2
+        if second_look and "usability lab" in shown[marked]:
+            return judge_reply(0.3)
+        if second_look and "onboarding survey" in shown[marked]:
+            return ErrorReply(503)
+        if second_look and "pilot forecast" in shown[marked]:
+            return judge_reply(0.9)
+        return rule_based_extraction(request)
+
+    with FakeOpenAIServer(second_thoughts) as server:
+        run = focus_documents([doc], {"meeting-long": lines}, make_backend(server), store,
+                              FocusSettings(threshold=0.5), fast_settings().retry, sleep=lambda s: None)
+        excerpts = {tuple(_excerpt_of(r)) for r in server.chat_requests()}
+    assert set(run.second_looks["meeting-long"]) == {13, 21, 38}  # only the lines the first look kept
+    assert run.kept_scores("meeting-long") == {13: pytest.approx(0.9), 38: pytest.approx(0.95)}
+    assert [line for _, v in run.failed for line in [v.line]] == [38]
+    assert run.questions == len(candidate_lines(lines)) + 3
+    # the first look skips the backchannel below the line, the second shows it
+    marked = ">>> Tomas: I'll send the revised pilot forecast to finance."
+    below = sorted(e[e.index(marked) + 1:] for e in excerpts if marked in e)
+    assert below == [("    Ines: Yep.", "    Tomas: Support tickets about login went down after the release."),
+                     ("    Tomas: Support tickets about login went down after the release.",)]
+
+    with FakeOpenAIServer(second_thoughts) as server:
+        one_look = focus_documents([doc], {"meeting-long": lines}, make_backend(server), store,
+                                   FocusSettings(threshold=0.5, confirm_after=None))
+    assert one_look.second_looks == {} and one_look.kept_lines("meeting-long") == [13, 21, 38]
 
 
 def test_focused_view_flows_into_extraction_with_original_line_numbers(wh, store):
@@ -151,7 +196,7 @@ def test_failed_questions_are_retried_then_keep_their_line(wh, store):
     failed_lines = {v.line for _, v in run.failed}
     assert failed_lines == {37, 40}
     assert all(v.error and "503" in v.error for _, v in run.failed)
-    assert set(run.kept_lines("meeting-long", 0.5)) >= failed_lines | {13, 21, 38}  # fail open
+    assert set(run.kept_lines("meeting-long")) >= failed_lines | {13, 21, 38}  # fail open
     outcomes = [c.outcome for c in run.calls]
     assert outcomes.count("rate_limited") >= 1 and "server_error" in outcomes
     assert sleeps  # waited between attempts
@@ -232,7 +277,7 @@ def test_questions_run_concurrently_and_keep_their_order(wh, store):
     assert 1 < peak <= 3
     judged = [v.line for v in run.verdicts["meeting-long"]]
     assert judged == [i + 1 for i in candidate_lines(lines)]
-    assert sorted(run.kept_lines("meeting-long", 0.5)) == [13, 21, 38]
+    assert sorted(run.kept_lines("meeting-long")) == [13, 21, 38]
 
 
 def test_the_judge_spends_from_the_runs_budget_and_keeps_what_it_cannot_ask(wh, store):
@@ -253,9 +298,9 @@ def test_the_judge_spends_from_the_runs_budget_and_keeps_what_it_cannot_ask(wh, 
         extraction = run_extraction(run.documents, backend, store, fast_settings(budget_tokens=10**6), budget=budget)
         assert len(server.chat_requests()) == asked  # nothing left for the extraction
     verdicts = run.verdicts["meeting-long"]
-    assert 0 < asked < len(verdicts) and run.skipped_budget == len(verdicts) - asked
+    assert 0 < asked < run.questions and run.skipped_budget == run.questions - asked  # second looks too
     assert run.failed == []  # not asked is not failed
     assert all("budget" in v.error for v in verdicts if v.skipped_budget)
-    assert set(run.kept_lines("meeting-long", 0.5)) >= {v.line for v in verdicts if v.skipped_budget}
+    assert set(run.kept_lines("meeting-long")) >= {v.line for v in verdicts if v.skipped_budget}
     assert budget.spent_tokens <= budget.max_tokens
     assert extraction.budget_reached and {o.status for o in extraction.outcomes} == {"skipped_budget"}

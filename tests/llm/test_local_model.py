@@ -81,7 +81,8 @@ def test_real_llama_cpp_judges_a_line_with_a_probability(smollm2, wh, store):
     assert judgement.tokens_in and judgement.tokens_in > 100 and judgement.model == smollm2.stem
     again = backend.judge(judge_messages(doc, lines, 12, FocusSettings()))
     assert again.p_yes == pytest.approx(judgement.p_yes, abs=1e-6)  # deterministic
-    run = focus_documents([doc], {doc.document_id: lines}, backend, store, FocusSettings(threshold=0.0))
+    # one look: at threshold 0 the second look would ask every line again
+    run = focus_documents([doc], {doc.document_id: lines}, backend, store, FocusSettings(threshold=0.0, confirm_after=None))
     verdicts = run.verdicts[doc.document_id]
     assert verdicts and all(v.p_yes is not None for v in verdicts)
     # threshold 0: every judged line is kept and marked for the extraction
