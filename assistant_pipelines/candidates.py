@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -45,9 +46,18 @@ class DocumentContext:
     author: str | None  # the e-mail's sender: "I" in an e-mail is them
 
 
+# Scripts written without spaces between words (kana, CJK ideographs, Thai): compared by
+# pairs of characters, since a "word" there would be a whole clause.
+_UNSPACED = re.compile(r"[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+
+
 def _stems(text: str) -> set[str]:
-    words = re.findall(r"[a-z0-9]+", text.lower())
-    return {w[:5] for w in words if len(w) >= 3 and w not in _STOP}
+    """Content words cut to 5 characters ("prepare"/"preparing" meet), in any script that
+    separates words with spaces ("Präsentation", "отчёт"); character pairs elsewhere."""
+    text = text.lower()
+    stems = {run[i:i + 2] for run in _UNSPACED.findall(text) for i in range(max(1, len(run) - 1))}
+    words = re.findall(r"[^\W_]+", _UNSPACED.sub(" ", text))
+    return stems | {w[:5] for w in words if len(w) >= 3 and w not in _STOP}
 
 
 def speaker_of(line: str) -> str | None:
@@ -246,6 +256,16 @@ _FILLER_SOUND = re.compile(r"(?<![\w'-])(?:uh|uhm|um|erm|hmm)(?![\w'-]),?\s*", r
 _SAID_TWICE = re.compile(r"\b(\w+(?:\s+\w+)?)(?:\s+\1\b)+", re.IGNORECASE)
 
 
+def single_word(task: str) -> bool:
+    """A task of one word and nothing else ("Presentations", "Keith", "Cheers,"): what the
+    model makes of a heading, a name or a sign-off, never work someone can do. Only for
+    scripts that separate words with spaces (Latin, Greek, Cyrillic): "資料を送る" is one run
+    of letters and a whole task."""
+    letters = [c for c in task if c.isalpha()]
+    spaced = all(unicodedata.name(c, "").startswith(("LATIN", "GREEK", "CYRILLIC")) for c in letters)
+    return bool(letters) and spaced and len(re.findall(r"[^\W_]+", task)) == 1
+
+
 def tidy_spoken_task(task: str) -> str:
     """``task`` without the hesitations of speech ("put the minutes of this uh this meeting"
     → "put the minutes of this meeting"); unchanged when nothing would be left."""
@@ -287,6 +307,8 @@ def build_candidates(
         if stated is not None and stated not in lines:  # the evidence shows the line that says it
             lines = sorted([*lines, stated])
             evidence = "\n".join(doc.lines[n - 1].strip() for n in lines)
+        if reason is None and single_word(item.task):
+            reason = f"the task {item.task.strip()!r} is a single word: it names no work to do"
         confidence = float(item.confidence)
         if focus_scores:
             kept = [n for n in lines if n in focus_scores]

@@ -19,6 +19,7 @@ from assistant_pipelines.candidates import (
     resolve_owner,
     speaker_of,
     stating_line,
+    single_word,
     ticket_candidates,
     tidy_spoken_task,
 )
@@ -110,6 +111,19 @@ def test_a_task_no_shown_line_says_stays_quarantined(task: str, cited: list[int]
 def test_evidence_lines_partly_valid_keep_the_valid_ones() -> None:
     lines, _, reason = ground(item("Fix the pricing page", [4, 99, 4]), meeting(), 1, 8)
     assert (lines, reason) == ([4], None)
+
+
+@pytest.mark.parametrize("said, task", [
+    ("Priya Nair: Ich schicke die Präsentation bis Freitag an Zoë.", "Präsentation an Zoë schicken"),
+    ("Priya Nair: Я отправлю отчёт Марии в пятницу.", "Отправить отчёт Марии"),
+    ("Priya Nair: 金曜日までに資料を送ります。", "資料を送る"),
+])
+def test_tasks_in_other_languages_and_scripts_are_grounded(directory: PersonDirectory, said: str, task: str) -> None:
+    doc = meeting([said, "Marcus: Okay.", "Marcus: The weather is nice today."])
+    (row,) = build([item(task, [1])], doc, directory)
+    assert row["quarantine_reason"] is None and row["evidence_lines"] == "[1]"
+    (elsewhere,) = build([item(task, [3])], meeting(["Marcus: Okay.", "", *doc.lines[2:]]), directory)
+    assert "not grounded" in elsewhere["quarantine_reason"]
 
 
 def test_ungrounded_task_is_quarantined() -> None:
@@ -327,6 +341,18 @@ def test_a_due_date_before_the_document_is_quarantined(directory: PersonDirector
 def test_an_unparsable_due_keeps_its_text_and_no_date(directory: PersonDirectory) -> None:
     (row,) = build([item("Fix the pricing page", [4], due="when legal signs off")], meeting(), directory)
     assert (row["due_text"], row["due_date"], row["quarantine_reason"]) == ("when legal signs off", None, None)
+
+
+@pytest.mark.parametrize("task", ["Marcus", "Pricing!", "Zoë,", "  Презентация. "])
+def test_a_single_word_task_is_quarantined(directory: PersonDirectory, task: str) -> None:
+    (row,) = build([item(task, [4])], meeting(["Marcus: Pricing! Zoë, Презентация."] * 4), directory)
+    assert row["task"].strip(" ,.!") == task.strip(" ,.!")  # a spoken task loses its trailing comma
+    assert row["quarantine_reason"] == f"the task {row['task']!r} is a single word: it names no work to do"
+
+
+@pytest.mark.parametrize("task", ["Fix CI", "Call Bob", "資料を送る", "re-run the build", "ship v2"])
+def test_short_tasks_of_two_words_or_unspaced_scripts_stay(task: str) -> None:
+    assert not single_word(task)
 
 
 def test_the_first_grounding_reason_is_kept(directory: PersonDirectory) -> None:
