@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from assistant_pipelines.selection import has_cue, is_filler, select_lines
+from assistant_pipelines.selection import candidate_lines, has_cue, is_filler, reads_as_english, select_lines
 from tests.conftest import SHARED_DATA
 
 
@@ -47,6 +47,30 @@ def test_long_documents_keep_cue_lines_context_and_the_closing_part_only():
     assert {19, 20, 21} <= kept
     assert set(range(90, 100)) <= kept  # the wrap-up
     assert 50 not in kept and 5 not in kept and 60 not in kept
+
+
+GERMAN_TALK = [
+    "Anna: Die Zahlen für Oktober sehen besser aus als gedacht.",
+    "Ben: Ja, vor allem im Süden läuft es gut.",
+    "Anna: Kannst du bitte bis Freitag den Bericht an Frau Keller schicken?",
+    "Ben: Mach ich.",
+    "Clara: Über das neue Logo reden wir nächste Woche.",
+]
+
+
+def test_a_meeting_in_another_language_is_not_cut_by_english_cues():
+    """The cues are English: in a German meeting they would find almost nothing, and its
+    assignments ("Kannst du bitte … schicken?") would never be asked about."""
+    lines = [GERMAN_TALK[n % len(GERMAN_TALK)] for n in range(60)]
+    assert not reads_as_english(lines)
+    assert select_lines(lines) == lines  # whole (no filler: "Mach ich." is two words the list does not know)
+    assert candidate_lines(lines) == list(range(60))  # every line asked about
+    english = [f"A: talking about topic number {n} at length and what we think of it" for n in range(60)]
+    assert reads_as_english(english) and len(candidate_lines(english)) < 10
+    # a little English in a German meeting, or German names in an English one, change nothing
+    assert not reads_as_english([*lines, "Ben: okay, I will do it"])
+    assert reads_as_english([*english, *GERMAN_TALK])
+    assert reads_as_english(["A: 42", ""])  # no words: nothing to judge by
 
 
 def test_short_documents_are_kept_whole_but_for_filler():
