@@ -18,6 +18,7 @@ from typing import Any
 
 from assistant_pipelines.dates import resolve_due_date
 from assistant_pipelines.ingest.rows import short_hash
+from assistant_pipelines.llm.prompts import prompt_examples
 from assistant_pipelines.llm.schema import ExtractedActionItem
 from assistant_pipelines.people import PersonDirectory
 
@@ -256,6 +257,21 @@ _FILLER_SOUND = re.compile(r"(?<![\w'-])(?:uh|uhm|um|erm|hmm)(?![\w'-]),?\s*", r
 _SAID_TWICE = re.compile(r"\b(\w+(?:\s+\w+)?)(?:\s+\1\b)+", re.IGNORECASE)
 
 
+def copied_example(task: str, source: str) -> str | None:
+    """The prompt example ``task`` was copied from, if any: at least two, and at least half, of
+    its content words are the example's, and it shares more with the example than with
+    ``source`` (its cited lines and their neighbours). A 1.5B model asked about "I'll send them to you by Wednesday" answered "send
+    the test results by Thursday", the system prompt's example; one shared word ("send")
+    grounds it, so grounding alone lets it through."""
+    words = _stems(task)
+    from_source = len(words & _stems(source))
+    for example in prompt_examples():
+        from_example = len(words & _stems(example))
+        if from_example >= 2 and from_example * 2 >= len(words) and from_example > from_source:
+            return example
+    return None
+
+
 def single_word(task: str) -> bool:
     """A task of one word and nothing else ("Presentations", "Keith", "Cheers,"): what the
     model makes of a heading, a name or a sign-off, never work someone can do. Only for
@@ -307,6 +323,8 @@ def build_candidates(
         if stated is not None and stated not in lines:  # the evidence shows the line that says it
             lines = sorted([*lines, stated])
             evidence = "\n".join(doc.lines[n - 1].strip() for n in lines)
+        if reason is None and (example := copied_example(item.task, _with_neighbours(lines, doc))):
+            reason = f"copied from the prompt's example {example!r}, not from the source"
         if reason is None and single_word(item.task):
             reason = f"the task {item.task.strip()!r} is a single word: it names no work to do"
         confidence = float(item.confidence)
@@ -352,11 +370,21 @@ def drop_chunk_duplicates(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Overlapping chunks may report one item twice: keep the first accepted sighting of an
     (owner, task) pair within a document. Two rows are one item when their wording is nearly
     identical, or when they cite a common line and share most of their content words (one
-    line may state two different tasks: "I'll send the deck and book the room")."""
+    line may state two different tasks: "I'll send the deck and book the room"). Quarantined
+    rows are kept, except word-for-word repeats within one model answer (a small model may
+    return one item eight times over): those add nothing but noise."""
     from rapidfuzz import fuzz
 
+    def said(row: dict[str, Any]) -> tuple[Any, ...]:
+        return tuple(row[c] for c in ("document_id", "input_hash", "chunk_index", "task", "owner_text",
+                                      "due_text", "evidence_lines", "quarantine_reason"))
+
     kept: list[dict[str, Any]] = []
+    answered: set[tuple[Any, ...]] = set()
     for row in rows:
+        if said(row) in answered:
+            continue
+        answered.add(said(row))
         duplicate = row["quarantine_reason"] is None and any(
             k["document_id"] == row["document_id"]
             and k["owner_person_id"] == row["owner_person_id"]

@@ -49,6 +49,14 @@ def render_template(name: str, **variables: object) -> str:
     return _environment().get_template(name).render(**variables)
 
 
+@cache
+def prompt_examples() -> tuple[str, ...]:
+    """The quoted examples in the extraction's system prompt ("I'll send the test results by
+    Thursday", …). A small model sometimes returns one of them as a task;
+    ``candidates.copied_example`` catches that."""
+    return tuple(dict.fromkeys(re.findall(r'"([^"\n]{3,})"', template_source(TEMPLATE_FILES[0]))))
+
+
 def kind_label(kind: str) -> str:
     """How a document kind is named to the model ("Meeting transcript", "E-mail", "Ticket")."""
     return _KIND_LABELS.get(kind, kind.title())

@@ -14,6 +14,7 @@ from assistant_pipelines.candidates import (
     _named_by_initials,
     addressee,
     build_candidates,
+    copied_example,
     drop_chunk_duplicates,
     ground,
     resolve_owner,
@@ -343,6 +344,24 @@ def test_an_unparsable_due_keeps_its_text_and_no_date(directory: PersonDirectory
     assert (row["due_text"], row["due_date"], row["quarantine_reason"]) == ("when legal signs off", None, None)
 
 
+def test_a_task_copied_from_the_prompts_example_is_quarantined(directory: PersonDirectory) -> None:
+    """Seen in the demo: asked about Hannah's line, the 1.5B model answered with the system
+    prompt's example. "send" is on her line, so grounding alone accepted it."""
+    lines = ["Hannah Brooks: The screenshots are almost done, I'll send them to you by Wednesday.",
+             "Zoë Lindqvist: Thanks.", "José Ortega: I'll send the load test results by Thursday."]
+    copied, real = build([item("send the test results by Thursday", [1]),
+                          item("Send the load test results by Thursday", [3])], meeting(lines), directory)
+    assert copied["quarantine_reason"] == (
+        "copied from the prompt's example \"I'll send the test results by Thursday\", not from the source")
+    assert real["quarantine_reason"] is None  # the source says it: not a copy
+    assert copied_example("Check the contract with legal", "Ann: I'll check with legal tomorrow.") is None
+    assert copied_example("Update the budget", "Ann: The offsite is on Friday.") == "Sam, can you update the budget?"
+    # the example's words in a longer task the source says otherwise: not a copy
+    # the example's words in a longer task (the demo's: its cited line only asks about it)
+    long_task = "load testing harness is ready, I ran a first pass on Friday. I'll send the load-test numbers by Thursday."
+    assert copied_example(long_task, "Marcus Feld: José, where are we on load testing?") is None
+
+
 @pytest.mark.parametrize("task", ["Marcus", "Pricing!", "Zoë,", "  Презентация. "])
 def test_a_single_word_task_is_quarantined(directory: PersonDirectory, task: str) -> None:
     (row,) = build([item(task, [4])], meeting(["Marcus: Pricing! Zoë, Презентация."] * 4), directory)
@@ -429,6 +448,10 @@ def test_quarantined_rows_are_kept_and_do_not_hide_accepted_ones(directory: Pers
     assert bad[0]["quarantine_reason"] and again_bad[0]["quarantine_reason"] and not good[0]["quarantine_reason"]
     kept = drop_chunk_duplicates(bad + good + again_bad)
     assert kept == bad + good + again_bad  # quarantined rows are never dropped
+    # ... but one answer repeating a quarantined item word for word is one row
+    repeated = build([item("Fix the pricing page", [4], owner="Marcus", due="yesterday")] * 3, meeting(), directory)
+    assert len({r["candidate_id"] for r in repeated}) == 3
+    assert drop_chunk_duplicates(repeated + good) == [repeated[0], *good]
 
 
 # -- tickets ------------------------------------------------------------------------------
