@@ -250,6 +250,27 @@ def _without_line_label(item: ExtractedActionItem, doc: DocumentContext) -> Extr
     return item.model_copy(update={"task": task}) if len(task) >= 3 else item
 
 
+_ROLL_CALL_PART = re.compile(r"^([^\W\d_][\w'-]*(?: [^\W\d_][\w'-]*)?)\s*[,:]\s*(\S.*)$")
+
+
+def split_roll_call(item: ExtractedActionItem, doc: DocumentContext) -> list[ExtractedActionItem]:
+    """A meeting's wrap-up read back as one item ("José, the CSV regression test; Hannah, the
+    screenshots by Wednesday; Priya, the feature list tomorrow"), one item per person named:
+    each part, split at ";", must start with a speaker of the meeting (full label or first
+    name) and a comma or colon, else the item stays whole. The parts get no due date (the
+    model's was for the whole); where the model also reported a part on its own, that item
+    is kept and the part dropped as its duplicate (:func:`drop_chunk_duplicates`)."""
+    parts = [p.strip(" .") for p in item.task.split(";") if p.strip(" .")]
+    if doc.kind != "meeting" or len(parts) < 2:
+        return [item]
+    speakers = {s.lower() for line in doc.lines if (s := speaker_of(line))}
+    speakers |= {s.split()[0] for s in speakers}
+    named = [m for part in parts if (m := _ROLL_CALL_PART.match(part)) and m.group(1).lower() in speakers]
+    if len(named) < len(parts):
+        return [item]
+    return [item.model_copy(update={"task": m.group(2), "owner": m.group(1), "due": ""}) for m in named]
+
+
 # Hesitations of speech a model copies into a task from a transcript: filler sounds, and a
 # word or two said twice ("the the", "has to has to"). Left alone: "you know" ("I'll let you
 # know by Friday" is work), "er" and "mm" ("take her to the ER", "a 5 mm screw").
@@ -315,7 +336,10 @@ def build_candidates(
     confidence is at most the judge's P(yes) for their line (the small model says 1.0 to
     nearly everything, docs/quality.md)."""
     rows = []
-    for index, item in enumerate(_without_line_label(i, doc) for i in items):
+    # a roll call's parts go last, so work also reported on its own keeps that item (and its due)
+    split = [split_roll_call(_without_line_label(i, doc), doc) for i in items]
+    said = [parts[0] for parts in split if len(parts) == 1] + [p for parts in split if len(parts) > 1 for p in parts]
+    for index, item in enumerate(said):
         if doc.kind == "meeting":
             item = item.model_copy(update={"task": tidy_spoken_task(item.task)})
         lines, evidence, reason = ground(item, doc, first_line, last_line, shown_lines)

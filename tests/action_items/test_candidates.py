@@ -362,6 +362,41 @@ def test_a_task_copied_from_the_prompts_example_is_quarantined(directory: Person
     assert copied_example(long_task, "Marcus Feld: José, where are we on load testing?") is None
 
 
+WRAP_UP = ["José Ortega: Once your fix is in, I'll add a CSV export with umlauts to the regression suite.",
+           "Hannah Brooks: I'll send the screenshots by Wednesday.",
+           "Priya Nair: You'll have the feature list tomorrow.",
+           "Marcus Feld: So to sum up: José, the CSV regression test once Hannah's fix is in; Hannah, the "
+           "screenshots for Zoë by Wednesday; Priya, the feature list tomorrow.",
+           "Hannah Brooks: Yep."]
+
+
+def test_a_wrap_up_read_back_as_one_item_is_one_item_per_person(directory: PersonDirectory) -> None:
+    """Seen in the demo: the model returned the roll call whole, owned by the speaker, and
+    Hannah's and Priya's parts again on their own."""
+    directory.add(Person("jose.ortega", "José Ortega", emails=["jose@example.com"]))
+    directory.add(Person("hannah.brooks", "Hannah Brooks", emails=["hannah@example.com"]))
+    lump = item("José, the CSV regression test once Hannah's fix is in; Hannah, the screenshots for Zoë by "
+                "Wednesday; Priya, the feature list tomorrow.", [4], owner="Marcus Feld", due="Wednesday")
+    alone = item("Send the screenshots for Zoë by Wednesday", [4], owner="Hannah", due="Wednesday")
+    rows = drop_chunk_duplicates(build([lump, alone], meeting(WRAP_UP), directory))
+    assert [(r["owner_person_id"], r["task"], r["due_text"]) for r in rows if not r["quarantine_reason"]] == [
+        ("hannah.brooks", "Send the screenshots for Zoë by Wednesday", "Wednesday"),  # her own item wins
+        ("jose.ortega", "the CSV regression test once Hannah's fix is in", None),
+        ("priya.nair", "the feature list tomorrow", None),
+    ]
+
+
+@pytest.mark.parametrize("task", [
+    "Check the budget; send the deck",  # no names
+    "José, the regression test; the screenshots by Wednesday",  # one part names nobody
+    "Sam, the regression test; Hannah, the screenshots",  # Sam is not in the meeting
+    "José, the regression test",  # one part
+])
+def test_other_tasks_with_semicolons_stay_whole(directory: PersonDirectory, task: str) -> None:
+    (row,) = build([item(task, [4], owner="Marcus Feld")], meeting(WRAP_UP), directory)
+    assert row["task"] == task
+
+
 @pytest.mark.parametrize("task", ["Marcus", "Pricing!", "Zoë,", "  Презентация. "])
 def test_a_single_word_task_is_quarantined(directory: PersonDirectory, task: str) -> None:
     (row,) = build([item(task, [4])], meeting(["Marcus: Pricing! Zoë, Презентация."] * 4), directory)
