@@ -53,10 +53,11 @@ _FILLER_WORDS = {
 # or Spanish talk. The cues above are English: in a document where fewer than one word in
 # ten is one of these, they cannot find the work, so nothing is left out for want of a cue
 # (``reads_as_english``).
-_ENGLISH_WORDS = frozenset("""the and to of a i you it that this for be have on with not but are what
+_ENGLISH_WORD_LIST = """the and to of a i you it that this for be have on with not but are what
 can do just like think they it's don't i'm we're you're will would there about at as from or if all
 my me he she one get go know yeah okay well because how when which our your out up no yes then now
-by""".split())
+by"""
+_ENGLISH_WORDS = frozenset(_ENGLISH_WORD_LIST.split())
 _MIN_ENGLISH_SHARE = 0.1
 
 

@@ -18,9 +18,9 @@ from assistant_pipelines.candidates import (
     drop_chunk_duplicates,
     ground,
     resolve_owner,
+    single_word,
     speaker_of,
     stating_line,
-    single_word,
     ticket_candidates,
     tidy_spoken_task,
 )
@@ -365,8 +365,8 @@ def test_a_task_copied_from_the_prompts_example_is_quarantined(directory: Person
 WRAP_UP = ["José Ortega: Once your fix is in, I'll add a CSV export with umlauts to the regression suite.",
            "Hannah Brooks: I'll send the screenshots by Wednesday.",
            "Priya Nair: You'll have the feature list tomorrow.",
-           "Marcus Feld: So to sum up: José, the CSV regression test once Hannah's fix is in; Hannah, the "
-           "screenshots for Zoë by Wednesday; Priya, the feature list tomorrow.",
+           ("Marcus Feld: So to sum up: José, the CSV regression test once Hannah's fix is in; Hannah, the "
+            "screenshots for Zoë by Wednesday; Priya, the feature list tomorrow."),
            "Hannah Brooks: Yep."]
 
 

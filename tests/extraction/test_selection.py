@@ -6,7 +6,13 @@ import json
 
 import pytest
 
-from assistant_pipelines.selection import candidate_lines, has_cue, is_filler, reads_as_english, select_lines
+from assistant_pipelines.selection import (
+    candidate_lines,
+    has_cue,
+    is_filler,
+    reads_as_english,
+    select_lines,
+)
 from tests.conftest import SHARED_DATA
 
 
