@@ -251,14 +251,17 @@ def _without_line_label(item: ExtractedActionItem, doc: DocumentContext) -> Extr
 
 
 _ROLL_CALL_PART = re.compile(r"^([^\W\d_][\w'-]*(?: [^\W\d_][\w'-]*)?)\s*[,:]\s*(\S.*)$")
+# A deadline said at the end of a roll call's part: "…, the screenshots by Wednesday".
+_TRAILING_DUE = re.compile(r"\b(by [^,;]{2,30}|(?:today|tonight|tomorrow)(?: morning| afternoon)?|(?:this|next) week)$",
+                           re.IGNORECASE)
 
 
 def split_roll_call(item: ExtractedActionItem, doc: DocumentContext) -> list[ExtractedActionItem]:
     """A meeting's wrap-up read back as one item ("José, the CSV regression test; Hannah, the
     screenshots by Wednesday; Priya, the feature list tomorrow"), one item per person named:
     each part, split at ";", must start with a speaker of the meeting (full label or first
-    name) and a comma or colon, else the item stays whole. The parts get no due date (the
-    model's was for the whole); where the model also reported a part on its own, that item
+    name) and a comma or colon, else the item stays whole. A part's due is the deadline its
+    own words end with ("by Wednesday", "tomorrow"), never the model's due for the whole; where the model also reported a part on its own, that item
     is kept and the part dropped as its duplicate (:func:`drop_chunk_duplicates`)."""
     parts = [p.strip(" .") for p in item.task.split(";") if p.strip(" .")]
     if doc.kind != "meeting" or len(parts) < 2:
@@ -268,7 +271,9 @@ def split_roll_call(item: ExtractedActionItem, doc: DocumentContext) -> list[Ext
     named = [m for part in parts if (m := _ROLL_CALL_PART.match(part)) and m.group(1).lower() in speakers]
     if len(named) < len(parts):
         return [item]
-    return [item.model_copy(update={"task": m.group(2), "owner": m.group(1), "due": ""}) for m in named]
+    return [item.model_copy(update={"task": m.group(2), "owner": m.group(1),
+                                    "due": due.group(1) if (due := _TRAILING_DUE.search(m.group(2))) else ""})
+            for m in named]
 
 
 # Hesitations of speech a model copies into a task from a transcript: filler sounds, and a

@@ -381,9 +381,10 @@ def test_a_wrap_up_read_back_as_one_item_is_one_item_per_person(directory: Perso
     rows = drop_chunk_duplicates(build([lump, alone], meeting(WRAP_UP), directory))
     assert [(r["owner_person_id"], r["task"], r["due_text"]) for r in rows if not r["quarantine_reason"]] == [
         ("hannah.brooks", "Send the screenshots for Zoë by Wednesday", "Wednesday"),  # her own item wins
-        ("jose.ortega", "the CSV regression test once Hannah's fix is in", None),
-        ("priya.nair", "the feature list tomorrow", None),
+        ("jose.ortega", "the CSV regression test once Hannah's fix is in", None),  # no deadline said
+        ("priya.nair", "the feature list tomorrow", "tomorrow"),  # its own, not the whole's "Wednesday"
     ]
+    assert rows[2]["due_date"] == WEDNESDAY + timedelta(days=1)
 
 
 @pytest.mark.parametrize("task", [
