@@ -250,7 +250,7 @@ def _without_line_label(item: ExtractedActionItem, doc: DocumentContext) -> Extr
     return item.model_copy(update={"task": task}) if len(task) >= 3 else item
 
 
-_ROLL_CALL_PART = re.compile(r"^([^\W\d_][\w'-]*(?: [^\W\d_][\w'-]*)?)\s*[,:]\s*(\S.*)$")
+_ROLL_CALL_PART = re.compile(r"^([^\W\d_][\w'-]*(?: [^\W\d_][\w'-]*){0,2})\s*[,:]\s*(\S.*)$")
 # A deadline said at the end of a roll call's part: "…, the screenshots by Wednesday".
 _TRAILING_DUE = re.compile(r"\b(by [^,;]{2,30}|(?:today|tonight|tomorrow)(?: morning| afternoon)?|(?:this|next) week)$",
                            re.IGNORECASE)

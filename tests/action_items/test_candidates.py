@@ -387,6 +387,16 @@ def test_a_wrap_up_read_back_as_one_item_is_one_item_per_person(directory: Perso
     assert rows[2]["due_date"] == WEDNESDAY + timedelta(days=1)
 
 
+def test_a_roll_call_of_roles_is_split_too(directory: PersonDirectory) -> None:
+    said = ("Project Manager: Industrial Designer, the components concept; User Interface Designer, the "
+            "user interface concept.")
+    lines = [said, "Industrial Designer: Okay.", "User Interface Designer: Sure."]
+    rows = build([item("Industrial Designer, the components concept; User Interface Designer, the user "
+                       "interface concept", [1], owner="Project Manager")], meeting(lines), directory)
+    assert [(r["owner_text"], r["task"]) for r in rows] == [("Industrial Designer", "the components concept"),
+                                                          ("User Interface Designer", "the user interface concept")]
+
+
 @pytest.mark.parametrize("task", [
     "Check the budget; send the deck",  # no names
     "José, the regression test; the screenshots by Wednesday",  # one part names nobody
