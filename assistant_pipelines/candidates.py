@@ -261,8 +261,9 @@ def split_roll_call(item: ExtractedActionItem, doc: DocumentContext) -> list[Ext
     screenshots by Wednesday; Priya, the feature list tomorrow"), one item per person named:
     each part, split at ";", must start with a speaker of the meeting (full label or first
     name) and a comma or colon, else the item stays whole. A part's due is the deadline its
-    own words end with ("by Wednesday", "tomorrow"), never the model's due for the whole; where the model also reported a part on its own, that item
-    is kept and the part dropped as its duplicate (:func:`drop_chunk_duplicates`)."""
+    own words end with ("by Wednesday", "tomorrow"), never the model's due for the whole.
+    Where the model also reported a part on its own, that item is kept and the part dropped
+    as its duplicate (:func:`drop_chunk_duplicates`)."""
     parts = [p.strip(" .") for p in item.task.split(";") if p.strip(" .")]
     if doc.kind != "meeting" or len(parts) < 2:
         return [item]
@@ -286,9 +287,9 @@ _SAID_TWICE = re.compile(r"\b(\w+(?:\s+\w+)?)(?:\s+\1\b)+", re.IGNORECASE)
 def copied_example(task: str, source: str) -> str | None:
     """The prompt example ``task`` was copied from, if any: at least two, and at least half, of
     its content words are the example's, and it shares more with the example than with
-    ``source`` (its cited lines and their neighbours). A 1.5B model asked about "I'll send them to you by Wednesday" answered "send
-    the test results by Thursday", the system prompt's example; one shared word ("send")
-    grounds it, so grounding alone lets it through."""
+    ``source`` (its cited lines and their neighbours). Asked about "I'll send them to you by
+    Wednesday", the 1.5B model answered "send the test results by Thursday", the system
+    prompt's example; the one shared word "send" grounds it, so grounding alone let it through."""
     words = _stems(task)
     from_source = len(words & _stems(source))
     for example in prompt_examples():
@@ -343,8 +344,8 @@ def build_candidates(
     rows = []
     # a roll call's parts go last, so work also reported on its own keeps that item (and its due)
     split = [split_roll_call(_without_line_label(i, doc), doc) for i in items]
-    said = [parts[0] for parts in split if len(parts) == 1] + [p for parts in split if len(parts) > 1 for p in parts]
-    for index, item in enumerate(said):
+    reported = [parts[0] for parts in split if len(parts) == 1] + [p for parts in split if len(parts) > 1 for p in parts]
+    for index, item in enumerate(reported):
         if doc.kind == "meeting":
             item = item.model_copy(update={"task": tidy_spoken_task(item.task)})
         lines, evidence, reason = ground(item, doc, first_line, last_line, shown_lines)
