@@ -356,8 +356,7 @@ def test_a_task_copied_from_the_prompts_example_is_quarantined(directory: Person
     assert real["quarantine_reason"] is None  # the source says it: not a copy
     assert copied_example("Check the contract with legal", "Ann: I'll check with legal tomorrow.") is None
     assert copied_example("Update the budget", "Ann: The offsite is on Friday.") == "Sam, can you update the budget?"
-    # the example's words in a longer task the source says otherwise: not a copy
-    # the example's words in a longer task (the demo's: its cited line only asks about it)
+    # the example's words in a longer task (seen in the demo: its cited line only asks about it)
     long_task = "load testing harness is ready, I ran a first pass on Friday. I'll send the load-test numbers by Thursday."
     assert copied_example(long_task, "Marcus Feld: José, where are we on load testing?") is None
 
