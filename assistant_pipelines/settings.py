@@ -14,6 +14,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from assistant_pipelines.llm.backends import RESPONSE_FORMATS
+
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
 
 
@@ -193,8 +195,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if focus_threshold is not None and focus_threshold > 1:
         raise SettingsError(f"ASSISTANT_LLM_FOCUS_THRESHOLD is a probability (0 to 1), not {focus_threshold}.")
     response_format = (get("ASSISTANT_LLM_RESPONSE_FORMAT") or "auto").lower()
-    if response_format not in {"auto", "json_schema", "json_object"}:
-        raise SettingsError("ASSISTANT_LLM_RESPONSE_FORMAT must be 'auto', 'json_schema' or 'json_object', "
+    if response_format not in RESPONSE_FORMATS:
+        raise SettingsError(f"ASSISTANT_LLM_RESPONSE_FORMAT must be one of {', '.join(RESPONSE_FORMATS)}, "
                             f"not {response_format!r}.")
 
     return Settings(
