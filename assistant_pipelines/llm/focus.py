@@ -1,9 +1,9 @@
-"""Focus: which lines of a long document hand out work, asked one line at a time.
+"""Focus: which lines of a meeting or a long document hand out work, asked one line at a time.
 
 A small model asked to list the action items of a meeting lists ideas, decisions and small
 talk; asked "does this line give someone work to do later?" about one line with its
 neighbours, its probability of "yes" ranks the real assignments near the top (docs/quality.md).
-So long documents go through two passes:
+So meetings, whatever their length, and other long documents go through two passes:
 
 1. **Judge.** Every candidate line (``selection.candidate_lines``: commitment, request,
    assignment and deadline cues, plus the closing part where meetings hand out work) is shown
@@ -67,7 +67,9 @@ class FocusSettings:
     (docs/quality.md); ``before`` / ``after``: non-filler lines shown around the asked line;
     ``confirm_after``: lines shown below it, as they are, in the second look (None: one look
     only); ``min_lines``: documents with fewer non-filler lines skip the pass and go to the
-    extraction whole (most e-mails)."""
+    extraction whole (most e-mails); ``every_meeting``: a meeting goes through the pass
+    whatever its length, since a short meeting sent whole got the model's worst answers
+    (whole lines copied as tasks, ideas and dates; docs/quality.md, row 30)."""
 
     threshold: float = 0.8
     before: int = 2
@@ -75,6 +77,11 @@ class FocusSettings:
     confirm_after: int | None = 2
     view_context: int = FOCUS_WINDOW
     min_lines: int = 25
+    every_meeting: bool = True
+
+    def min_lines_for(self, kind: str) -> int:
+        """The non-filler lines a document of ``kind`` needs to go through the pass."""
+        return 1 if self.every_meeting and kind == "meeting" else self.min_lines
 
 
 @dataclass(frozen=True)
@@ -282,9 +289,10 @@ def focus_documents(documents: Sequence[SourceDocument], originals: dict[str, li
                     store: CallStore, settings: FocusSettings, retry: RetryPolicy | None = None,
                     sleep: Callable[[float], object] | None = None, *, budget: Budget | None = None,
                     concurrency: int = 1) -> FocusRun:
-    """Each document of ``min_lines`` non-filler lines or more, focused on the lines judged to
-    hand out work (``originals``: the full lines of each document by id, filler included);
-    shorter documents unchanged. Up to ``concurrency`` questions (capped by the backend's own
+    """Each meeting, and each other document of ``min_lines`` non-filler lines or more
+    (:meth:`FocusSettings.min_lines_for`), focused on the lines judged to hand out work
+    (``originals``: the full lines of each document by id, filler included); shorter
+    documents unchanged. Up to ``concurrency`` questions (capped by the backend's own
     limit) are in flight at once; ``budget`` is the run's, shared with the extraction."""
     workers = max(1, min(concurrency, backend.max_concurrency))
     judge = _Judge(backend, store, retry or RetryPolicy(), judge_prompt_version(), sleep, budget,
@@ -300,7 +308,7 @@ def focus_documents(documents: Sequence[SourceDocument], originals: dict[str, li
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="judge") as pool:
         for document in documents:
             lines = originals.get(document.document_id, document.lines)
-            candidates = candidate_lines(lines, min_lines=settings.min_lines)
+            candidates = candidate_lines(lines, min_lines=settings.min_lines_for(document.kind))
             if candidates is None:
                 run.documents.append(document)
                 continue

@@ -159,6 +159,28 @@ def test_focused_view_flows_into_extraction_with_original_line_numbers(wh, store
     assert len(items) == 3  # the talk never reached the extraction
 
 
+def test_a_short_meeting_is_focused_but_a_short_email_goes_whole(wh, store):
+    """A ten-line standup goes through the pass like a long meeting; an e-mail of the same ten
+    lines goes to the extraction whole, as does the meeting with ``every_meeting`` off."""
+    _, lines = long_meeting()
+    short = lines[8:16]  # the commitment on line 13 becomes line 5, "Ines: Yep." line 6
+    meeting = SourceDocument("standup", "meeting", "Standup", datetime(2026, 10, 6, 9, tzinfo=BERLIN),
+                             ["Mira", "Tomas", "Ines"], short)
+    email = replace(meeting, document_id="mail", kind="email")
+    assert FocusSettings().min_lines_for("meeting") == 1 and FocusSettings().min_lines_for("email") == 25
+    with FakeOpenAIServer(rule_based_extraction) as server:
+        backend = make_backend(server)
+        run = focus_documents([meeting, email], {"standup": short, "mail": short}, backend, store,
+                              FocusSettings(threshold=0.5))
+        off = focus_documents([meeting], {"standup": short}, backend, store,
+                              FocusSettings(threshold=0.5, every_meeting=False))
+    assert set(run.verdicts) == {"standup"} and run.kept_lines("standup") == [5]
+    focused, whole = run.documents
+    assert focused.focused and focused.lines[4] == ">>> Tomas: I'll send the revised pilot forecast to finance."
+    assert not any(line.strip() for n, line in enumerate(focused.lines, 1) if abs(n - 5) > 2)  # talk blanked
+    assert whole == email and off.documents == [meeting] and off.verdicts == {}
+
+
 def test_second_run_is_served_from_the_cache(wh):
     doc, lines = long_meeting()
     with FakeOpenAIServer(rule_based_extraction) as server:
