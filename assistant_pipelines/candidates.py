@@ -319,6 +319,23 @@ def tidy_spoken_task(task: str) -> str:
     return tidy if len(tidy) >= 3 else task
 
 
+# Work still to come, said in the sentence that states a task: a promise, a plan or a request.
+_STILL_TO_COME = re.compile(r"\b(?:i'll|we'll|(?:i|we|it|they|he|she) will|(?:am|are|is) going to|gonna|"
+                            r"can you|could you|would you|please)\b", re.IGNORECASE)
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+
+
+def said_as_still_to_come(task: str, evidence: str) -> bool:
+    """Whether the sentence of ``evidence`` that shares the most content words with ``task``
+    says the work is still to come ("I ran a first pass on Friday. I'll send the numbers by
+    Thursday."). The model marked such items done, and a done item leaves every open list at
+    once: the status must come from a sentence that says the work is finished."""
+    sentences = [s for line in evidence.splitlines() for s in _SENTENCE.split(line.split(":", 1)[-1]) if s.strip()]
+    words = _stems(task)
+    best = max(sentences, key=lambda s: len(words & _stems(s)), default="")
+    return bool(words & _stems(best)) and bool(_STILL_TO_COME.search(best))
+
+
 def build_candidates(
     items: list[ExtractedActionItem],
     doc: DocumentContext,
@@ -367,6 +384,7 @@ def build_candidates(
                 reason = (f"taken from context line(s) {lines}, which the focus pass did not keep: a focused "
                           "passage asks only about its marked line")
         owner_text, owner_id = resolve_owner(item.owner, [n for n in [stated] if n] + lines, doc, directory)
+        status = "open" if item.status == "done" and said_as_still_to_come(item.task, evidence) else item.status
         due = resolve_due_date(item.due, doc.local_date) if item.due else None
         if reason is None and due is not None and due < doc.local_date:
             reason = f"due date {due} ('{item.due}') is before the document's date {doc.local_date}"
@@ -382,7 +400,7 @@ def build_candidates(
             "owner_person_id": owner_id,
             "due_text": item.due or None,
             "due_date": due,
-            "status": item.status,
+            "status": status,
             "priority": item.priority,
             "confidence": confidence,
             "evidence_lines": "[" + ",".join(str(n) for n in lines) + "]",

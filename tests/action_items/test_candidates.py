@@ -339,6 +339,21 @@ def test_a_due_date_before_the_document_is_quarantined(directory: PersonDirector
     assert row["quarantine_reason"] == "due date 2026-10-06 ('yesterday') is before the document's date 2026-10-07"
 
 
+def test_work_the_source_says_is_still_to_come_is_not_done(directory: PersonDirectory) -> None:
+    """The model marked a promise done ("I ran a first pass on Friday. I'll send the numbers by
+    Thursday."); a done item leaves every open list, so its status needs a sentence that says
+    the work is finished."""
+    lines = ["José: The harness is ready, I ran a first pass on Friday. I'll send the load-test numbers by Thursday.",
+             "Zoë: I sent the invoice to ACME yesterday.",
+             "Priya: The dry-run is running now. The backfill is slow, so it will finish on Thursday."]
+    doc = meeting(lines)
+    rows = build([item("send the load-test numbers by Thursday", [1], owner="José", status="done"),
+                  item("Send the invoice to ACME", [2], owner="Zoë", status="done"),
+                  item("finish the backfill", [3], owner="Priya", status="done"),
+                  item("run the first load-test pass", [1], owner="José", status="done")], doc, directory)
+    assert [r["status"] for r in rows] == ["open", "done", "open", "done"]
+
+
 def test_an_unparsable_due_keeps_its_text_and_no_date(directory: PersonDirectory) -> None:
     (row,) = build([item("Fix the pricing page", [4], due="when legal signs off")], meeting(), directory)
     assert (row["due_text"], row["due_date"], row["quarantine_reason"]) == ("when legal signs off", None, None)
