@@ -7,12 +7,20 @@ makes, and each of them must be one ``llm_calls`` row.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
 from assistant_pipelines.llm.extract import run_extraction
 from assistant_pipelines.llm.limiter import RetryPolicy
-from tests.fakes.openai_server import ChatReply, ErrorReply, Hang, RawReply, json_reply
+from tests.fakes.openai_server import (
+    ChatReply,
+    ErrorReply,
+    FakeOpenAIServer,
+    Hang,
+    RawReply,
+    json_reply,
+)
 from tests.llm.conftest import (
     extraction_model,
     fast_settings,
@@ -34,11 +42,14 @@ def _assert_one_row_per_request(server, wh) -> None:
     assert len(real) == len(server.chat_requests()), "every attempt must be ledgered, and only ours made"
 
 
-def test_429_is_retried_after_the_servers_retry_after_for_everyone(server, wh, store):
-    server.latency_s = 0.05
-    server.enqueue(ErrorReply(429, retry_after=0.6, message="slow down"))
-    docs = [meeting(n) for n in range(6)]
-    run = run_extraction(docs, make_backend(server, concurrency=2), store, fast_settings(concurrency=2))
+def test_429_is_retried_after_the_servers_retry_after_for_everyone(wh, store):
+    # The 429 comes back at once, the answers after 50 ms: the other worker learns of the
+    # Retry-After before its own answer frees it to send more (with equal latencies the two
+    # replies raced, and a request could leave between them).
+    with FakeOpenAIServer(lambda request: replace(extraction_model(request), latency_s=0.05)) as server:
+        server.enqueue(ErrorReply(429, retry_after=0.6, message="slow down"))
+        docs = [meeting(n) for n in range(6)]
+        run = run_extraction(docs, make_backend(server, concurrency=2), store, fast_settings(concurrency=2))
     assert all(o.status == "ok" for o in run.outcomes)
     chats = [r for r in server.requests if r.path.endswith("/chat/completions")]
     limited_at = chats[0].received_at
