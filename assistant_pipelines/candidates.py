@@ -20,7 +20,7 @@ from assistant_pipelines.dates import resolve_due_date
 from assistant_pipelines.ingest.rows import short_hash
 from assistant_pipelines.llm.prompts import prompt_examples
 from assistant_pipelines.llm.schema import ExtractedActionItem
-from assistant_pipelines.people import PersonDirectory
+from assistant_pipelines.people import PersonDirectory, alias_key
 
 CANDIDATE_COLUMNS = [
     "candidate_id", "document_id", "week_start", "origin", "chunk_index", "item_index", "task",
@@ -319,6 +319,21 @@ def tidy_spoken_task(task: str) -> str:
     return tidy if len(tidy) >= 3 else task
 
 
+# "Hannah, the screenshots …": up to three words of address, then a comma or colon.
+_VOCATIVE = re.compile(r"^([^\W\d_][\w'-]*(?: [^\W\d_][\w'-]*){0,2})\s*[,:]\s+(\S.*)$")
+
+
+def without_vocative(task: str, owner: str | None) -> str:
+    """``task`` without a leading address to its own owner ("Hannah, the screenshots for Zoë
+    by Wednesday." owned by Hannah Brooks → "the screenshots for Zoë by Wednesday."; a role's
+    "Marketing, the user requirements." owned by Marketing Expert): words said to the owner,
+    not the work. An address to anyone else stays: it says something about the task."""
+    match = _VOCATIVE.match(task.strip())
+    if not owner or not match or len(match.group(2)) < 3:
+        return task
+    return match.group(2) if set(alias_key(match.group(1)).split()) <= set(alias_key(owner).split()) else task
+
+
 # Work still to come, said in the sentence that states a task: a promise, a plan or a request.
 _STILL_TO_COME = re.compile(r"\b(?:i'll|we'll|(?:i|we|it|they|he|she) will|(?:am|are|is) going to|gonna|"
                             r"can you|could you|would you|please)\b", re.IGNORECASE)
@@ -384,6 +399,7 @@ def build_candidates(
                 reason = (f"taken from context line(s) {lines}, which the focus pass did not keep: a focused "
                           "passage asks only about its marked line")
         owner_text, owner_id = resolve_owner(item.owner, [n for n in [stated] if n] + lines, doc, directory)
+        task = without_vocative(item.task, owner_text)
         status = "open" if item.status == "done" and said_as_still_to_come(item.task, evidence) else item.status
         due = resolve_due_date(item.due, doc.local_date) if item.due else None
         if reason is None and due is not None and due < doc.local_date:
@@ -395,7 +411,7 @@ def build_candidates(
             "origin": "llm",
             "chunk_index": chunk_index,
             "item_index": index,
-            "task": item.task,
+            "task": task,
             "owner_text": owner_text,
             "owner_person_id": owner_id,
             "due_text": item.due or None,

@@ -23,6 +23,7 @@ from assistant_pipelines.candidates import (
     stating_line,
     ticket_candidates,
     tidy_spoken_task,
+    without_vocative,
 )
 from assistant_pipelines.llm.schema import ExtractedActionItem
 from assistant_pipelines.people import Person, PersonDirectory
@@ -409,6 +410,25 @@ def test_a_roll_call_of_roles_is_split_too(directory: PersonDirectory) -> None:
                        "interface concept", [1], owner="Project Manager")], meeting(lines), directory)
     assert [(r["owner_text"], r["task"]) for r in rows] == [("Industrial Designer", "the components concept"),
                                                           ("User Interface Designer", "the user interface concept")]
+
+
+@pytest.mark.parametrize(("task", "owner", "kept"), [
+    ("Hannah, the screenshots for Zoë by Wednesday.", "Hannah", "the screenshots for Zoë by Wednesday."),
+    ("Zoe: the release notes", "Zoë Lindqvist", "the release notes"),  # spelt without the accent
+    ("Marketing, the user requirements.", "Marketing Expert", "the user requirements."),  # a role's word
+    ("Hannah, the screenshots for Zoë by Wednesday.", "Priya", None),  # said to someone else: kept
+    ("Review, sign and send the contract", "Priya", None),
+])
+def test_an_address_to_the_owner_is_not_part_of_the_task(task: str, owner: str, kept: str | None) -> None:
+    assert without_vocative(task, owner) == (kept or task)
+
+
+def test_a_task_said_to_its_owner_loses_the_address(directory: PersonDirectory) -> None:
+    lines = ["Marcus Feld: Hannah, the screenshots for Zoë by Wednesday, please.", "Hannah Brooks: Will do."]
+    directory.add(Person("hannah.brooks", "Hannah Brooks", emails=["hannah@example.com"]))
+    (row,) = build([item("Hannah, the screenshots for Zoë by Wednesday.", [1], owner="Hannah")],
+                   meeting(lines), directory)
+    assert (row["owner_person_id"], row["task"]) == ("hannah.brooks", "the screenshots for Zoë by Wednesday.")
 
 
 @pytest.mark.parametrize("task", [
