@@ -65,6 +65,12 @@ def _body(line: str) -> str:
     return _SPEAKER.sub("", line, count=1).strip()
 
 
+def speaker_prefix(line: str) -> str:
+    """The speaker label a line starts with, colon and space included ("Priya Nair: "), or ""."""
+    match = _SPEAKER.match(line)
+    return match.group(0) if match else ""
+
+
 def reads_as_english(lines: Sequence[str]) -> bool:
     """Whether the cues can read ``lines``: at least one word in ten is a common English word
     (speaker labels aside). A document with no words at all counts as English."""

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 import time
 import uuid
@@ -54,11 +55,15 @@ from assistant_pipelines.llm.extract import (
 from assistant_pipelines.llm.limiter import AdaptiveLimiter, RetryPolicy
 from assistant_pipelines.llm.pricing import estimate_cost_usd
 from assistant_pipelines.llm.prompts import defuse, kind_label, render_template, template_source
-from assistant_pipelines.selection import candidate_lines, is_filler
+from assistant_pipelines.selection import candidate_lines, has_cue, is_filler, speaker_prefix
 
 JUDGE_PROMPT = "verify_line"
 JUDGE_TEMPLATES = (f"{JUDGE_PROMPT}.system.j2", f"{JUDGE_PROMPT}.user.j2")
-MAX_EXCERPT_LINE_CHARS = 200
+MAX_EXCERPT_LINE_CHARS = 200  # a line shown around the asked one
+# The asked line itself is shown whole up to this length: transcripts merge a speaker's cues
+# into lines of up to 500 characters (ingest.transcripts), and the work in such a turn is
+# often its last sentence. Longer still, its sentences with a cue are shown (`_clip_asked`).
+MAX_ASKED_LINE_CHARS = 600
 
 
 @dataclass(frozen=True)
@@ -168,10 +173,32 @@ def excerpt(lines: Sequence[str], index: int, before: int, after: int, *, backch
     rendered = []
     for i in [*reversed(above), index, *below]:
         text = " ".join(lines[i].split())
+        if i == index:
+            rendered.append(">>> " + _clip_asked(text))
+            continue
         if len(text) > MAX_EXCERPT_LINE_CHARS:
             text = text[: MAX_EXCERPT_LINE_CHARS - 1] + "…"
-        rendered.append((">>> " if i == index else "    ") + text)
+        rendered.append("    " + text)
     return "\n".join(rendered)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def _clip_asked(text: str) -> str:
+    """The asked line, whole up to :data:`MAX_ASKED_LINE_CHARS`; a longer one keeps its
+    speaker label and the sentences that carry a cue (``selection.has_cue``), the others
+    replaced by "…", so a promise at the end of a long turn is still what is asked about."""
+    if len(text) <= MAX_ASKED_LINE_CHARS:
+        return text
+    label = speaker_prefix(text)
+    sentences = _SENTENCE_END.split(text[len(label):])
+    kept = [s if has_cue(s) else "…" for s in sentences]
+    squeezed = re.sub(r"…(?: …)+", "…", " ".join(kept))
+    if squeezed == "…":  # no sentence has a cue: the line's opening
+        squeezed = text[len(label):]
+    clipped = label + squeezed
+    return clipped if len(clipped) <= MAX_ASKED_LINE_CHARS else clipped[: MAX_ASKED_LINE_CHARS - 1] + "…"
 
 
 def judge_messages(document: SourceDocument, lines: Sequence[str], index: int,

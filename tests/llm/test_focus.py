@@ -65,6 +65,24 @@ def test_excerpt_marks_the_line_and_skips_filler_around_it():
                                  "    A: next topic"]
 
 
+def test_the_asked_line_of_a_long_turn_keeps_its_promise_in_view():
+    """Transcripts merge a speaker's cues into lines of up to 500 characters; the promise at
+    the end of such a turn must reach the judge. Lines around the asked one are shortened."""
+    status = "Mira: " + "The pilot dashboard numbers came in and churn looks flat for the quarter. " * 4
+    turn = status + "I'll send the churn report to finance by Friday."
+    assert 300 < len(turn) <= 500
+    shown = excerpt([status, turn, "Ines: Thanks, that helps."], 1, before=1, after=1).splitlines()
+    assert shown[1] == ">>> " + " ".join(turn.split())
+    assert shown[0].endswith("…") and len(shown[0]) == 4 + 200  # the line above, shortened
+
+    monologue = turn + " Anyway, the rest was about the offsite and the coffee machine." * 6
+    assert len(monologue) > 600
+    asked = excerpt([monologue], 0, before=0, after=0)
+    assert asked == ">>> Mira: … I'll send the churn report to finance by Friday. …"
+    no_cue = "Mira: " + "The numbers came in flat again this quarter. " * 20
+    assert excerpt([no_cue], 0, before=0, after=0).startswith(">>> Mira: The numbers came in flat")
+
+
 def test_focused_lines_keep_numbers_and_context_including_backchannels():
     lines = [f"L{i}" for i in range(1, 11)]
     view = focused_lines(lines, [5], view_context=1)
