@@ -21,6 +21,7 @@ from assistant_pipelines.ingest.rows import short_hash
 from assistant_pipelines.llm.prompts import prompt_examples
 from assistant_pipelines.llm.schema import ExtractedActionItem
 from assistant_pipelines.people import PersonDirectory, alias_key
+from assistant_pipelines.selection import sentences, speaker_prefix
 
 CANDIDATE_COLUMNS = [
     "candidate_id", "document_id", "week_start", "origin", "chunk_index", "item_index", "task",
@@ -337,7 +338,6 @@ def without_vocative(task: str, owner: str | None) -> str:
 # Work still to come, said in the sentence that states a task: a promise, a plan or a request.
 _STILL_TO_COME = re.compile(r"\b(?:i'll|we'll|(?:i|we|it|they|he|she) will|(?:am|are|is) going to|gonna|"
                             r"can you|could you|would you|please)\b", re.IGNORECASE)
-_SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
 
 def said_as_still_to_come(task: str, evidence: str) -> bool:
@@ -345,9 +345,9 @@ def said_as_still_to_come(task: str, evidence: str) -> bool:
     says the work is still to come ("I ran a first pass on Friday. I'll send the numbers by
     Thursday."). The model marked such items done, and a done item leaves every open list at
     once: the status must come from a sentence that says the work is finished."""
-    sentences = [s for line in evidence.splitlines() for s in _SENTENCE.split(line.split(":", 1)[-1]) if s.strip()]
+    said = [s for line in evidence.splitlines() for s in sentences(line[len(speaker_prefix(line)):])]
     words = _stems(task)
-    best = max(sentences, key=lambda s: len(words & _stems(s)), default="")
+    best = max(said, key=lambda s: len(words & _stems(s)), default="")
     return bool(words & _stems(best)) and bool(_STILL_TO_COME.search(best))
 
 

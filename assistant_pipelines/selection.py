@@ -71,6 +71,14 @@ def speaker_prefix(line: str) -> str:
     return match.group(0) if match else ""
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def sentences(text: str) -> list[str]:
+    """``text`` cut after each ".", "!" or "?" that a space follows; empty pieces dropped."""
+    return [s for s in _SENTENCE_END.split(text) if s.strip()]
+
+
 def reads_as_english(lines: Sequence[str]) -> bool:
     """Whether the cues can read ``lines``: at least one word in ten is a common English word
     (speaker labels aside). A document with no words at all counts as English."""

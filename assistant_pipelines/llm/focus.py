@@ -55,7 +55,13 @@ from assistant_pipelines.llm.extract import (
 from assistant_pipelines.llm.limiter import AdaptiveLimiter, RetryPolicy
 from assistant_pipelines.llm.pricing import estimate_cost_usd
 from assistant_pipelines.llm.prompts import defuse, kind_label, render_template, template_source
-from assistant_pipelines.selection import candidate_lines, has_cue, is_filler, speaker_prefix
+from assistant_pipelines.selection import (
+    candidate_lines,
+    has_cue,
+    is_filler,
+    sentences,
+    speaker_prefix,
+)
 
 JUDGE_PROMPT = "verify_line"
 JUDGE_TEMPLATES = (f"{JUDGE_PROMPT}.system.j2", f"{JUDGE_PROMPT}.user.j2")
@@ -182,9 +188,6 @@ def excerpt(lines: Sequence[str], index: int, before: int, after: int, *, backch
     return "\n".join(rendered)
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-
-
 def _clip_asked(text: str) -> str:
     """The asked line, whole up to :data:`MAX_ASKED_LINE_CHARS`; a longer one keeps its
     speaker label and the sentences that carry a cue (``selection.has_cue``), the others
@@ -192,8 +195,7 @@ def _clip_asked(text: str) -> str:
     if len(text) <= MAX_ASKED_LINE_CHARS:
         return text
     label = speaker_prefix(text)
-    sentences = _SENTENCE_END.split(text[len(label):])
-    kept = [s if has_cue(s) else "…" for s in sentences]
+    kept = [s if has_cue(s) else "…" for s in sentences(text[len(label):])]
     squeezed = re.sub(r"…(?: …)+", "…", " ".join(kept))
     if squeezed == "…":  # no sentence has a cue: the line's opening
         squeezed = text[len(label):]

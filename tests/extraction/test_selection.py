@@ -12,6 +12,8 @@ from assistant_pipelines.selection import (
     is_filler,
     reads_as_english,
     select_lines,
+    sentences,
+    speaker_prefix,
 )
 from tests.conftest import SHARED_DATA
 
@@ -131,3 +133,10 @@ def test_focus_candidates_hold_most_human_marked_evidence_on_real_meetings():
     assert with_evidence == 76
     assert covered / with_evidence >= 0.9  # 71 of 76 when measured
     assert asked / total <= 0.15  # 11.7% when measured
+
+
+def test_speaker_prefix_and_sentences() -> None:
+    assert speaker_prefix("Priya Nair: I'll run it today. Thanks!") == "Priya Nair: "
+    assert speaker_prefix("no label here") == ""
+    assert sentences("I ran it on Friday. I'll send the numbers by Thursday!  Okay? v2.1 is out") == [
+        "I ran it on Friday.", "I'll send the numbers by Thursday!", "Okay?", "v2.1 is out"]
