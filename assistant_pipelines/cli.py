@@ -244,6 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--limit", type=int, default=None, help="at most this many documents per source")
     evaluate.add_argument("--only", default=None,
                           help="comma-separated document ids (AMI meeting ids, BC3 e-mail ids) to evaluate")
+    evaluate.add_argument("--short-meetings", type=int, default=None, metavar="LINES",
+                          help="cut the AMI meetings into short ones of LINES non-filler lines around their "
+                               "gold (and one without) and evaluate those instead (docs/quality.md, row 30)")
     evaluate.add_argument("--out", default=None, help="per-item JSONL file (default: $ASSISTANT_HOME/eval/…)")
     evaluate.set_defaults(func=command_eval)
     from assistant_pipelines.llm.diff import add_diff_arguments

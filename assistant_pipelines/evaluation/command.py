@@ -24,6 +24,7 @@ from assistant_pipelines.evaluation.datasets import (
     LabelledMeeting,
     load_ami,
     load_bc3,
+    short_meetings,
 )
 from assistant_pipelines.evaluation.matching import Matcher
 from assistant_pipelines.evaluation.report import format_table, write_items_jsonl
@@ -151,6 +152,11 @@ def run_eval_command(args: argparse.Namespace, settings: Settings) -> int:
     try:
         only = {part.strip() for part in args.only.split(",") if part.strip()} if getattr(args, "only", None) else None
         documents = load_documents(data_dir, args.source, args.limit, only)
+        if getattr(args, "short_meetings", None) is not None:
+            if args.short_meetings < 1:
+                raise DatasetError(str(data_dir), "--short-meetings", "needs a number of lines of 1 or more")
+            documents = [*short_meetings((d for d in documents if isinstance(d, LabelledMeeting)), args.short_meetings),
+                         *(d for d in documents if not isinstance(d, LabelledMeeting))]
     except DatasetError as exc:
         print(f"assistant-pipelines eval: {exc}", file=sys.stderr)
         return 2

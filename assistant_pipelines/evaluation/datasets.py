@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
 from assistant_pipelines.ingest.errors import IngestError
+from assistant_pipelines.selection import is_filler
 
 #: Role codes of the AMI scenario and the label each speaker gets in rendered transcripts.
 ROLE_NAMES: dict[str, str] = {
@@ -219,6 +220,62 @@ def ami_transcript_lines(meeting: LabelledMeeting) -> list[str]:
     """
     shown = speaker_labels(meeting)
     return [f"{shown[u.speaker_label]}: {_one_line(u.text)}" for u in meeting.utterances]
+
+
+@dataclass
+class MeetingWindow(LabelledMeeting):
+    """A short stretch of a labelled meeting, lines ``first_line`` to ``last_line``; the others
+    are blanked, so line numbers, and the gold's evidence lines, stay the meeting's."""
+
+    first_line: int = 1
+    last_line: int = 0
+
+    def lines(self) -> list[str]:
+        return [line if self.first_line <= n <= self.last_line else ""
+                for n, line in enumerate(ami_transcript_lines(self), start=1)]
+
+
+def short_meetings(meetings: Iterable[LabelledMeeting], content_lines: int = 24) -> list[MeetingWindow]:
+    """Short meetings cut from long ones, to measure extraction on a ten-minute standup (the
+    focus pass treats every meeting alike: docs/quality.md, row 30). From each meeting with
+    gold evidence: the ``content_lines`` non-filler lines ending four lines after its last
+    gold evidence line, with the gold items whose evidence lies wholly inside (none used when
+    it would cut an item's evidence in two); and the ``content_lines`` ending at its middle
+    line, with no gold, when no evidence lies within ten lines of that stretch. Ids read
+    ``ES2002a@358-391``."""
+    windows: list[MeetingWindow] = []
+    for meeting in meetings:
+        lines = meeting.lines()
+        evidence = sorted({n for item in meeting.gold for n in item.evidence_lines})
+        if not evidence:
+            continue
+        last = min(len(lines), evidence[-1] + 4)
+        first = _start_of_last(lines, last, content_lines)
+        inside = [g for g in meeting.gold if g.evidence_lines and all(first <= n <= last for n in g.evidence_lines)]
+        if inside and all(g in inside or not any(first <= n <= last for n in g.evidence_lines) for g in meeting.gold):
+            windows.append(_window(meeting, first, last, inside))
+        middle = len(lines) // 2
+        first = _start_of_last(lines, middle, content_lines)
+        if not any(first - 10 <= n <= middle + 10 for n in evidence):
+            windows.append(_window(meeting, first, middle, []))
+    return windows
+
+
+def _start_of_last(lines: list[str], last: int, content_lines: int) -> int:
+    """The first line of the ``content_lines`` non-filler lines ending at line ``last``."""
+    first, seen = last, 0
+    while first > 1:
+        if lines[first - 1].strip() and not is_filler(lines[first - 1]):
+            seen += 1
+            if seen == content_lines:
+                break
+        first -= 1
+    return first
+
+
+def _window(meeting: LabelledMeeting, first: int, last: int, gold: list[GoldItem]) -> MeetingWindow:
+    fields = {name: getattr(meeting, name) for name in ("series", "title", "date", "utterances", "participant_roles")}
+    return MeetingWindow(id=f"{meeting.id}@{first}-{last}", gold=gold, first_line=first, last_line=last, **fields)
 
 
 def email_lines(email: LabelledEmail) -> list[str]:

@@ -35,7 +35,7 @@ def _utterances(meeting_number: int) -> list[tuple[str, str]]:
     return talk
 
 
-def _meeting(meeting_id: str, number: int, gold: list[str]) -> dict:
+def _meeting(meeting_id: str, number: int, gold: list[str], evidence: list[list[int]] | None = None) -> dict:
     transcript = [{"speaker": f"{ROLES[s]} ({s})", "speaker_letter": s, "role": ROLES[s], "text": text,
                    "start": float(i), "end": i + 0.9, "da_type": "Inform"}
                   for i, (s, text) in enumerate(_utterances(number))]
@@ -44,7 +44,8 @@ def _meeting(meeting_id: str, number: int, gold: list[str]) -> dict:
             "meta": {"type": "scenario", "date": "07-03-05",
                      "speakers": {s: {"role": r, "participant": f"X{s}"} for s, r in ROLES.items()}},
             "transcript": transcript, "gold_actions": gold,
-            "gold_actions_detail": [{"id": f"{meeting_id}.g{i}", "text": g, "evidence_utterance_idx": []}
+            "gold_actions_detail": [{"id": f"{meeting_id}.g{i}", "text": g,
+                                     "evidence_utterance_idx": evidence[i] if evidence else []}
                                     for i, g in enumerate(gold)],
             "gold_decisions": [], "gold_problems": [], "gold_abstract": [], "has_summlinks": True}
 
@@ -64,13 +65,13 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 def _run(data_dir: Path, home: Path, server: FakeOpenAIServer, focus: str, capsys,
-         only: str | None = None, **env: str) -> tuple[int, str, str, list[dict]]:
+         only: str | None = None, short_meetings: int | None = None, **env: str) -> tuple[int, str, str, list[dict]]:
     settings = load_settings({"ASSISTANT_HOME": str(home), "ASSISTANT_LLM": "openai", "OPENAI_BASE_URL": server.base_url,
                               "OPENAI_API_KEY": server.api_key, "ASSISTANT_LLM_MODEL": "fake-model",
                               "ASSISTANT_LLM_FOCUS": focus, **env})
     out = home / "items.jsonl"
-    code = run_eval_command(argparse.Namespace(data=str(data_dir), source="ami", limit=None, out=str(out), only=only),
-                            settings)
+    code = run_eval_command(argparse.Namespace(data=str(data_dir), source="ami", limit=None, out=str(out), only=only,
+                                               short_meetings=short_meetings), settings)
     captured = capsys.readouterr()
     rows = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
     return code, captured.out, captured.err, rows
@@ -89,6 +90,24 @@ def test_eval_prints_the_table_and_writes_every_item(data_dir, tmp_path, capsys,
     gold = [r for r in rows if r["kind"] == "gold"]
     assert len(gold) == 6 and len(predictions) == 6
     assert all(r["matched"] for r in predictions)
+
+
+def test_short_meetings_are_cut_around_the_gold_and_evaluated_instead(data_dir, tmp_path, capsys):
+    """``--short-meetings 24``: the last 24 non-filler lines up to just after the gold, the rest
+    blanked; the gold item said before the window is not asked for, and the model never saw it."""
+    meeting = _meeting("QZ1002a", 1, GOLD, evidence=[[8], [20], [37]])
+    (data_dir / "ami_meetings.jsonl").write_text(json.dumps(meeting) + "\n")
+    with FakeOpenAIServer(rule_based_extraction) as server:
+        code, out, _, rows = _run(data_dir, tmp_path / "home", server, "on", capsys, short_meetings=24)
+        shown = "\n".join(json.dumps(r["messages"]) for r in server.chat_requests())
+    assert code == 0
+    (window,) = {r["document"] for r in rows}
+    assert window.startswith("QZ1002a@") and window.endswith("-40")
+    assert f"{window}: 2 predicted, 2 gold, 2 matched" in out
+    assert "rival remotes" not in shown  # line 9 lies before the window
+    with FakeOpenAIServer(rule_based_extraction) as server:
+        code, _, err, _ = _run(data_dir, tmp_path / "home", server, "on", capsys, short_meetings=0)
+    assert code == 2 and "--short-meetings" in err
 
 
 def test_rerun_is_served_from_the_cache(data_dir, tmp_path, capsys):

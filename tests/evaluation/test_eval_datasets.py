@@ -9,12 +9,16 @@ from pathlib import Path
 import pytest
 
 from assistant_pipelines.evaluation.datasets import (
+    AmiUtterance,
     DatasetError,
+    GoldItem,
+    LabelledMeeting,
     ami_gold_owners,
     ami_transcript_lines,
     load_ami,
     load_bc3,
     roles_named,
+    short_meetings,
     task_text,
 )
 from assistant_pipelines.ingest.errors import IngestError
@@ -262,3 +266,22 @@ def test_real_data_loads(shared_data: Path) -> None:
     assert len(items) == 88
     assert all(g.evidence_lines for g in items)
     assert {g.kind for g in items} == {"request", "commitment"}
+
+
+def _long_meeting(gold: list[GoldItem]) -> LabelledMeeting:
+    talk = ["The casing could be rounder.", "Mm-hmm.", "Labels were too small on the old one.", "Okay."]
+    utterances = [AmiUtterance("PM (B)" if i % 2 else "ID (A)", "PM" if i % 2 else "ID", talk[i % 4], None, None)
+                  for i in range(200)]
+    return LabelledMeeting("QZ9a", "QZ9", "t", None, utterances, gold)
+
+
+def test_short_meetings_keep_the_gold_inside_and_numbering_and_skip_cut_evidence() -> None:
+    inside = GoldItem("The PM will write the minutes.", "PM", (190,))
+    before = GoldItem("The ID will sketch.", "ID", (20,))
+    (window, quiet) = short_meetings([_long_meeting([before, inside])], content_lines=10)
+    assert (window.id, window.gold, window.first_line, window.last_line) == ("QZ9a@175-194", [inside], 175, 194)
+    lines = window.lines()
+    assert len(lines) == 200 and lines[174] and not lines[173] and lines[193] and not lines[194]
+    assert quiet.id == "QZ9a@81-100" and quiet.gold == []  # the middle, far from any evidence
+    split = GoldItem("The PM will write it up.", "PM", (150, 190))  # evidence cut by the window
+    assert [w.id for w in short_meetings([_long_meeting([split])], content_lines=10)] == ["QZ9a@81-100"]
