@@ -24,6 +24,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import date, datetime, time
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from pathlib import Path
@@ -274,8 +275,8 @@ def _start_of_last(lines: list[str], last: int, content_lines: int) -> int:
 
 
 def _window(meeting: LabelledMeeting, first: int, last: int, gold: list[GoldItem]) -> MeetingWindow:
-    fields = {name: getattr(meeting, name) for name in ("series", "title", "date", "utterances", "participant_roles")}
-    return MeetingWindow(id=f"{meeting.id}@{first}-{last}", gold=gold, first_line=first, last_line=last, **fields)
+    kept = {f.name: getattr(meeting, f.name) for f in dataclass_fields(LabelledMeeting) if f.name not in ("id", "gold")}
+    return MeetingWindow(id=f"{meeting.id}@{first}-{last}", gold=gold, first_line=first, last_line=last, **kept)
 
 
 def email_lines(email: LabelledEmail) -> list[str]:
