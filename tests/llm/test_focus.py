@@ -178,7 +178,7 @@ def test_focused_view_flows_into_extraction_with_original_line_numbers(wh, store
 
 
 def test_a_short_meeting_is_focused_but_a_short_email_goes_whole(wh, store):
-    """A ten-line standup goes through the pass like a long meeting; an e-mail of the same ten
+    """An eight-line standup goes through the pass like a long meeting; an e-mail of the same eight
     lines goes to the extraction whole, as does the meeting with ``every_meeting`` off."""
     _, lines = long_meeting()
     short = lines[8:16]  # the commitment on line 13 becomes line 5, "Ines: Yep." line 6
