@@ -251,7 +251,9 @@ def _without_line_label(item: ExtractedActionItem, doc: DocumentContext) -> Extr
     return item.model_copy(update={"task": task}) if len(task) >= 3 else item
 
 
-_ROLL_CALL_PART = re.compile(r"^([^\W\d_][\w'-]*(?: [^\W\d_][\w'-]*){0,2})\s*[,:]\s*(\S.*)$")
+# Words said to someone before the work: up to three words of a name or role, then a comma
+# or colon ("Hannah, the screenshots …", "User Interface Designer: the concept").
+_ADDRESSED = re.compile(r"^([^\W\d_][\w'-]*(?: [^\W\d_][\w'-]*){0,2})\s*[,:]\s*(\S.*)$")
 # A deadline said at the end of a roll call's part: "…, the screenshots by Wednesday".
 _TRAILING_DUE = re.compile(r"\b(by [^,;]{2,30}|(?:today|tonight|tomorrow)(?: morning| afternoon)?|(?:this|next) week)$",
                            re.IGNORECASE)
@@ -270,7 +272,7 @@ def split_roll_call(item: ExtractedActionItem, doc: DocumentContext) -> list[Ext
         return [item]
     speakers = {s.lower() for line in doc.lines if (s := speaker_of(line))}
     speakers |= {s.split()[0] for s in speakers}
-    named = [m for part in parts if (m := _ROLL_CALL_PART.match(part)) and m.group(1).lower() in speakers]
+    named = [m for part in parts if (m := _ADDRESSED.match(part)) and m.group(1).lower() in speakers]
     if len(named) < len(parts):
         return [item]
     return [item.model_copy(update={"task": m.group(2), "owner": m.group(1),
@@ -320,16 +322,12 @@ def tidy_spoken_task(task: str) -> str:
     return tidy if len(tidy) >= 3 else task
 
 
-# "Hannah, the screenshots …": up to three words of address, then a comma or colon.
-_VOCATIVE = re.compile(r"^([^\W\d_][\w'-]*(?: [^\W\d_][\w'-]*){0,2})\s*[,:]\s+(\S.*)$")
-
-
 def without_vocative(task: str, owner: str | None) -> str:
     """``task`` without a leading address to its own owner ("Hannah, the screenshots for Zoë
     by Wednesday." owned by Hannah Brooks → "the screenshots for Zoë by Wednesday."; a role's
     "Marketing, the user requirements." owned by Marketing Expert): words said to the owner,
     not the work. An address to anyone else stays: it says something about the task."""
-    match = _VOCATIVE.match(task.strip())
+    match = _ADDRESSED.match(task.strip())
     if not owner or not match or len(match.group(2)) < 3:
         return task
     return match.group(2) if set(alias_key(match.group(1)).split()) <= set(alias_key(owner).split()) else task
