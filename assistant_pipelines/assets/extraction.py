@@ -154,7 +154,7 @@ def build_extraction_asset(weeks: dg.PartitionsDefinition) -> dg.AssetsDefinitio
                     judge_calls = focus.calls
                     budget_reached = focus.skipped_budget > 0
                     extra_focus = {"focus_questions": focus.questions,
-                                   "focus_second_looks": sum(len(v) for v in focus.second_looks.values()),
+                                   "focus_second_looks": focus.second_look_count,
                                    "focus_failed": len(focus.failed),
                                    "focus_skipped_budget": focus.skipped_budget,
                                    "focus_lines_kept": sum(len(kept) for kept in focus_scores.values())}

@@ -114,7 +114,7 @@ class RealExtraction:
             self._stop_if_over_budget(focus.skipped_budget)
             source = focus.documents[0]
             self.judged += sum(len(v) for v in focus.verdicts.values())
-            self.second_looks += sum(len(v) for v in focus.second_looks.values())
+            self.second_looks += focus.second_look_count
             self.judge_failed += len(focus.failed)
             if source.document_id in focus.verdicts:
                 focus_scores = focus.kept_scores(source.document_id)

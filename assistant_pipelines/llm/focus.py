@@ -125,6 +125,10 @@ class FocusRun:
         return len(self._all_verdicts())
 
     @property
+    def second_look_count(self) -> int:
+        return sum(len(looks) for looks in self.second_looks.values())
+
+    @property
     def failed(self) -> list[tuple[str, LineVerdict]]:
         return [(doc, v) for doc, v in self._all_verdicts() if v.p_yes is None and not v.skipped_budget]
 
