@@ -247,6 +247,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--short-meetings", type=int, default=None, metavar="LINES",
                           help="cut the AMI meetings into short ones of LINES non-filler lines around their "
                                "gold (and one without) and evaluate those instead (docs/quality.md, row 30)")
+    evaluate.add_argument("--merged-turns", action="store_true",
+                          help="show each AMI meeting as a Zoom or Teams export would: a speaker's consecutive "
+                               "utterances joined into one line of up to 500 characters (docs/quality.md, row 33)")
     evaluate.add_argument("--out", default=None, help="per-item JSONL file (default: $ASSISTANT_HOME/eval/…)")
     evaluate.set_defaults(func=command_eval)
     from assistant_pipelines.llm.diff import add_diff_arguments

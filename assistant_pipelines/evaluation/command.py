@@ -24,6 +24,7 @@ from assistant_pipelines.evaluation.datasets import (
     LabelledMeeting,
     load_ami,
     load_bc3,
+    merged_turns,
     short_meetings,
 )
 from assistant_pipelines.evaluation.matching import Matcher
@@ -152,6 +153,8 @@ def run_eval_command(args: argparse.Namespace, settings: Settings) -> int:
     try:
         only = {part.strip() for part in args.only.split(",") if part.strip()} if getattr(args, "only", None) else None
         documents = load_documents(data_dir, args.source, args.limit, only)
+        if getattr(args, "merged_turns", False):
+            documents = [merged_turns(d) if isinstance(d, LabelledMeeting) else d for d in documents]
         if getattr(args, "short_meetings", None) is not None:
             if args.short_meetings < 1:
                 raise DatasetError(str(data_dir), "--short-meetings", "needs a number of lines of 1 or more")

@@ -23,7 +23,7 @@ import ast
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from dataclasses import fields as dataclass_fields
 from datetime import date, datetime, time
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
 from assistant_pipelines.ingest.errors import IngestError
+from assistant_pipelines.ingest.transcripts import continues_turn
 from assistant_pipelines.selection import is_filler
 
 #: Role codes of the AMI scenario and the label each speaker gets in rendered transcripts.
@@ -277,6 +278,33 @@ def _start_of_last(lines: list[str], last: int, content_lines: int) -> int:
 def _window(meeting: LabelledMeeting, first: int, last: int, gold: list[GoldItem]) -> MeetingWindow:
     kept = {f.name: getattr(meeting, f.name) for f in dataclass_fields(LabelledMeeting) if f.name not in ("id", "gold")}
     return MeetingWindow(id=f"{meeting.id}@{first}-{last}", gold=gold, first_line=first, last_line=last, **kept)
+
+
+def merged_turns(meeting: LabelledMeeting) -> LabelledMeeting:
+    """The meeting as a Zoom, Teams or WebVTT export gives it, where one line is a speaker's
+    turn rather than one dialogue act: consecutive utterances of one speaker are joined by the
+    rule transcript ingestion merges cues by (:func:`continues_turn`, up to 500 characters).
+    Each gold item's evidence moves to the turns that hold its utterances, so two items
+    handed out in one breath may cite the same line. The id reads ``ES2002a~turns``."""
+    turns: list[AmiUtterance] = []
+    turn_of: list[int] = []  # utterance index → its turn's line number
+    length = 0
+    for utterance in meeting.utterances:
+        text = _one_line(utterance.text)
+        last = turns[-1] if turns else None
+        if last is not None and (not text and last.speaker_label == utterance.speaker_label
+                                 or continues_turn(last.speaker_label, length, utterance.speaker_label, text)):
+            if text:
+                turns[-1] = last._replace(text=f"{last.text} {text}" if last.text else text,
+                                          end=utterance.end if utterance.end is not None else last.end)
+                length += 1 + len(text)
+        else:
+            turns.append(utterance._replace(text=text))
+            length = len(text)
+        turn_of.append(len(turns))
+    gold = [replace(item, evidence_lines=tuple(sorted({turn_of[n - 1] for n in item.evidence_lines})))
+            for item in meeting.gold]
+    return replace(meeting, id=f"{meeting.id}~turns", utterances=turns, gold=gold)
 
 
 def email_lines(email: LabelledEmail) -> list[str]:

@@ -31,7 +31,9 @@ from assistant_pipelines.ingest.errors import IngestError
 from assistant_pipelines.ingest.records import Transcript, Utterance
 
 __all__ = [
+    "MERGE_LIMIT",
     "TRANSCRIPT_SUFFIXES",
+    "continues_turn",
     "is_sidecar",
     "list_transcript_files",
     "parse_transcript",
@@ -51,7 +53,7 @@ _MAX_SIDECAR_BYTES = 1024 * 1024
 # Teams and Meet split one sentence over several cues; consecutive cues of one speaker are
 # merged while the utterance stays below this many characters, so a line the model cites is
 # a sentence or two, not a whole monologue.
-_MERGE_LIMIT = 500
+MERGE_LIMIT = 500
 
 _JSON_LIST_KEYS = ("utterances", "transcript", "segments", "results")
 _JSON_SPEAKER_KEYS = (
@@ -536,6 +538,13 @@ def _clean_cue_text(text: str) -> str:
     return _squash(html.unescape(_CUE_MARKUP.sub("", text)))
 
 
+def continues_turn(turn_speaker: str | None, turn_length: int, speaker: str | None, text: str) -> bool:
+    """Whether ``text`` said by ``speaker`` joins the turn before it (said by ``turn_speaker``,
+    ``turn_length`` characters so far): the same speaker, and the joined turn within
+    :data:`MERGE_LIMIT`. The evaluation renders AMI meetings as exports by the same rule."""
+    return turn_speaker == speaker and turn_length + 1 + len(text) <= MERGE_LIMIT
+
+
 def _merge(pieces: Iterable[_Draft]) -> list[_Draft]:
     """Join consecutive pieces of one speaker (start of the first, end of the last) while the
     text stays under the merge limit."""
@@ -543,11 +552,7 @@ def _merge(pieces: Iterable[_Draft]) -> list[_Draft]:
     for piece in pieces:
         text = " ".join(piece.parts)
         last = merged[-1] if merged else None
-        if (
-            last is not None
-            and last.speaker == piece.speaker
-            and last.length + 1 + len(text) <= _MERGE_LIMIT
-        ):
+        if last is not None and continues_turn(last.speaker, last.length, piece.speaker, text):
             last.append(text)
             if piece.end_s is not None:
                 last.end_s = piece.end_s

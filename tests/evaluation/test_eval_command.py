@@ -65,13 +65,14 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 def _run(data_dir: Path, home: Path, server: FakeOpenAIServer, focus: str, capsys,
-         only: str | None = None, short_meetings: int | None = None, **env: str) -> tuple[int, str, str, list[dict]]:
+         only: str | None = None, short_meetings: int | None = None, merged_turns: bool = False,
+         **env: str) -> tuple[int, str, str, list[dict]]:
     settings = load_settings({"ASSISTANT_HOME": str(home), "ASSISTANT_LLM": "openai", "OPENAI_BASE_URL": server.base_url,
                               "OPENAI_API_KEY": server.api_key, "ASSISTANT_LLM_MODEL": "fake-model",
                               "ASSISTANT_LLM_FOCUS": focus, **env})
     out = home / "items.jsonl"
     code = run_eval_command(argparse.Namespace(data=str(data_dir), source="ami", limit=None, out=str(out), only=only,
-                                               short_meetings=short_meetings), settings)
+                                               short_meetings=short_meetings, merged_turns=merged_turns), settings)
     captured = capsys.readouterr()
     rows = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
     return code, captured.out, captured.err, rows
@@ -108,6 +109,18 @@ def test_short_meetings_are_cut_around_the_gold_and_evaluated_instead(data_dir, 
     with FakeOpenAIServer(rule_based_extraction) as server:
         code, _, err, _ = _run(data_dir, tmp_path / "home", server, "on", capsys, short_meetings=0)
     assert code == 2 and "--short-meetings" in err
+
+
+def test_merged_turns_show_a_speakers_utterances_as_one_line_as_an_export_would(data_dir, tmp_path, capsys):
+    """``--merged-turns``: the project manager's wrap-up and promise, two utterances, become one
+    turn the judge is asked about; the gold evidence moves with it and the item is still found."""
+    with FakeOpenAIServer(rule_based_extraction) as server:
+        code, out, _, rows = _run(data_dir, tmp_path / "home", server, "on", capsys, merged_turns=True)
+        shown = "\n".join(json.dumps(r["messages"]) for r in server.chat_requests() if r.get("logprobs"))
+    assert code == 0
+    assert {r["document"] for r in rows} == {"QZ1001a~turns", "QZ1001b~turns"}
+    assert ">>> Project Manager: Okay, so to wrap up for the next meeting. I'll write the minutes" in shown
+    assert "QZ1001a~turns: 3 predicted, 3 gold, 3 matched" in out
 
 
 def test_rerun_is_served_from_the_cache(data_dir, tmp_path, capsys):

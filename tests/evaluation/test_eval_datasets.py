@@ -17,6 +17,7 @@ from assistant_pipelines.evaluation.datasets import (
     ami_transcript_lines,
     load_ami,
     load_bc3,
+    merged_turns,
     roles_named,
     short_meetings,
     task_text,
@@ -285,3 +286,25 @@ def test_short_meetings_keep_the_gold_inside_and_numbering_and_skip_cut_evidence
     assert quiet.id == "QZ9a@81-100" and quiet.gold == []  # the middle, far from any evidence
     split = GoldItem("The PM will write it up.", "PM", (150, 190))  # evidence cut by the window
     assert [w.id for w in short_meetings([_long_meeting([split])], content_lines=10)] == ["QZ9a@81-100"]
+
+
+def test_merged_turns_join_a_speakers_utterances_as_an_export_would_and_move_the_evidence() -> None:
+    said = [("PM (B)", "PM", "Right, to wrap up."), ("PM (B)", "PM", ""), ("PM (B)", "PM", "You will draw the case,"),
+            ("ID (A)", "ID", "Yep."), ("PM (B)", "PM", "and you the buttons."), ("PM (B)", "PM", "x" * 480),
+            ("PM (B)", "PM", "Thanks.")]
+    utterances = [AmiUtterance(label, role, text, float(i), float(i) + 0.5) for i, (label, role, text) in enumerate(said)]
+    case = GoldItem("The ID will draw the case.", "ID", (3,))
+    buttons = GoldItem("The UI will do the buttons.", "UI", (5,))
+    last = GoldItem("The PM will say thanks.", "PM", (5, 6))  # spans two turns
+    meeting = LabelledMeeting("QZ9a", "QZ9", "t", None, utterances, [case, buttons, last])
+    turns = merged_turns(meeting)
+    assert turns.id == "QZ9a~turns" and meeting.id == "QZ9a"  # the original is left alone
+    assert turns.lines() == [
+        "Project Manager: Right, to wrap up. You will draw the case,",
+        "Industrial Designer: Yep.",
+        "Project Manager: and you the buttons.",  # 480 more characters would pass the 500 of ingestion
+        f"Project Manager: {'x' * 480} Thanks.",
+    ]
+    assert (turns.utterances[0].start, turns.utterances[0].end) == (0.0, 2.5)
+    assert [g.evidence_lines for g in turns.gold] == [(1,), (3,), (3, 4)]
+    assert [g.text for g in turns.gold] == [g.text for g in meeting.gold]
