@@ -119,8 +119,9 @@ class RealExtraction:
             self.judge_failed += len(focus.failed)
             if source.document_id in focus.verdicts:
                 focus_scores = focus.kept_scores(source.document_id)
-                self.notes[doc.id] = (f"focus kept {len(focus_scores)} of {len(focus.verdicts[source.document_id])} "
-                                      f"judged lines ({focus.questions} questions)")
+                self.notes[doc.id] = (f"focus kept {len(focus_scores)} lines of "
+                                      f"{len(focus.verdicts[source.document_id])} lines or sentences judged "
+                                      f"({focus.questions} questions)")
         run = run_extraction([source], self.backend, self.store, self.settings, budget=self.budget)
         self._stop_if_over_budget(len(run.skipped_for_budget))
         failed = [o for o in run.outcomes if o.result is None]
@@ -193,7 +194,7 @@ def run_eval_command(args: argparse.Namespace, settings: Settings) -> int:
     print(format_table(result.metrics, threshold=matcher.threshold))
     print()
     if extraction.focus is not None:
-        print(f"focus: {extraction.judged} lines judged one by one, {extraction.second_looks} of them looked at "
+        print(f"focus: {extraction.judged} lines or sentences judged one by one, {extraction.second_looks} of them looked at "
               f"twice ({extraction.judge_failed} questions failed, their lines kept), threshold "
               f"{extraction.focus.threshold}")
     print(f"model items {extraction.model_items}, quarantined by the grounding rules {extraction.quarantined}; "

@@ -102,18 +102,24 @@ class LineVerdict:
     from_cache: bool = False
     error: str | None = None
     skipped_budget: bool = False
+    part: int = 0  # which sentence of a long line was asked about (1-based; `judge_view`), 0: the whole line
+
+    @property
+    def asked(self) -> tuple[int, int]:
+        """(line, part): what was asked about; a line split into sentences has several."""
+        return self.line, self.part
 
 
 @dataclass
 class FocusRun:
     """The focused documents, in input order, and what the judge pass did: the first look at
-    every candidate line (``verdicts``) and the second look at those it kept
-    (``second_looks``, by line)."""
+    every candidate line or sentence (``verdicts``) and the second look at those it kept
+    (``second_looks``, by :attr:`LineVerdict.asked`)."""
 
     documents: list[SourceDocument]
     threshold: float
     verdicts: dict[str, list[LineVerdict]] = field(default_factory=dict)
-    second_looks: dict[str, dict[int, LineVerdict]] = field(default_factory=dict)
+    second_looks: dict[str, dict[tuple[int, int], LineVerdict]] = field(default_factory=dict)
     calls: list[CallRecord] = field(default_factory=list)
 
     def _all_verdicts(self) -> list[tuple[str, LineVerdict]]:
@@ -143,20 +149,28 @@ class FocusRun:
         """The lines of a focused document that reach the extraction, with the judge's P(yes):
         the lower of the two looks (None for a line kept because its first question failed or
         was not asked). A line whose second look failed or was not asked keeps its first answer:
-        a model error must not drop an item. Empty for a document the pass did not focus."""
+        a model error must not drop an item. A line asked about sentence by sentence is kept
+        when one of them is, with the highest P(yes) of those kept. Empty for a document the
+        pass did not focus."""
         second_looks = self.second_looks.get(document_id, {})
         kept: dict[int, float | None] = {}
         for first in self.verdicts.get(document_id, []):
             if first.p_yes is None:
-                kept[first.line] = None
+                score = None
+            elif first.p_yes < self.threshold:
                 continue
-            if first.p_yes < self.threshold:
-                continue
-            second = second_looks.get(first.line)
-            if second is None or second.p_yes is None:
-                kept[first.line] = first.p_yes
-            elif second.p_yes >= self.threshold:
-                kept[first.line] = min(first.p_yes, second.p_yes)
+            else:
+                second = second_looks.get(first.asked)
+                if second is None or second.p_yes is None:
+                    score = first.p_yes
+                elif second.p_yes >= self.threshold:
+                    score = min(first.p_yes, second.p_yes)
+                else:
+                    continue
+            if first.line not in kept or kept[first.line] is None:
+                kept[first.line] = score
+            elif score is not None:
+                kept[first.line] = max(score, kept[first.line])  # type: ignore[type-var]
         return kept
 
 
@@ -167,6 +181,29 @@ def judge_prompt_version() -> str:
     for name in JUDGE_TEMPLATES:
         digest.update(name.encode() + b"\x00" + template_source(name).encode() + b"\x00")
     return f"{JUDGE_PROMPT}@{digest.hexdigest()[:12]}"
+
+
+def judge_view(lines: Sequence[str]) -> tuple[list[str], list[tuple[int, int]]]:
+    """The lines the judge is asked about, and for each its place in ``lines`` as
+    (1-based line, part). A line longer than :data:`MAX_EXCERPT_LINE_CHARS` and of two sentences
+    or more, a speaker's whole turn as Zoom and Teams exports and merged cues give it, is shown
+    as its sentences, each a line under the speaker's label (parts 1, 2, …); every other line
+    as it is (part 0). The judge's scale was set on AMI's lines of one dialogue act each: shown
+    the same meetings as turns, it scored their assignments lower and ranked them worse, and
+    sentence by sentence it recovered most of that (docs/quality.md, row 33)."""
+    view: list[str] = []
+    places: list[tuple[int, int]] = []
+    for number, line in enumerate(lines, start=1):
+        label = speaker_prefix(line)
+        parts = sentences(line[len(label):]) if len(line) > MAX_EXCERPT_LINE_CHARS else []
+        if len(parts) < 2:
+            view.append(line)
+            places.append((number, 0))
+            continue
+        for part, sentence in enumerate(parts, start=1):
+            view.append(label + sentence.strip())
+            places.append((number, part))
+    return view, places
 
 
 def excerpt(lines: Sequence[str], index: int, before: int, after: int, *, backchannels_below: bool = False) -> str:
@@ -332,26 +369,30 @@ def focus_documents(documents: Sequence[SourceDocument], originals: dict[str, li
                    AdaptiveLimiter(workers))
     run = FocusRun(documents=[], threshold=settings.threshold)
 
-    def ask_all(document: SourceDocument, asked: list[tuple[int, list[dict[str, str]]]]) -> list[LineVerdict]:
+    def ask_all(document: SourceDocument, asked: list[tuple[tuple[int, int], list[dict[str, str]]]]) -> list[LineVerdict]:
         cached = store.cached_answers([judge_cache_key(m, judge.version, backend.model) for _, m in asked])
         # map() keeps the questions' order, so verdicts (and the view) do not depend on timing
-        return list(pool.map(judge.ask, repeat(document.document_id), [index + 1 for index, _ in asked],
-                             [messages for _, messages in asked], repeat(cached)))
+        verdicts = pool.map(judge.ask, repeat(document.document_id), [line for (line, _), _ in asked],
+                            [messages for _, messages in asked], repeat(cached))
+        return [replace(v, part=part) for ((_, part), _), v in zip(asked, verdicts, strict=True)]
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="judge") as pool:
         for document in documents:
             lines = originals.get(document.document_id, document.lines)
-            candidates = candidate_lines(lines, min_lines=settings.min_lines_for(document.kind))
-            if candidates is None:
-                run.documents.append(document)
+            if candidate_lines(lines, min_lines=settings.min_lines_for(document.kind)) is None:
+                run.documents.append(document)  # too short for the pass: its lines count, not its sentences
                 continue
-            verdicts = ask_all(document, [(i, judge_messages(document, lines, i, settings)) for i in candidates])
+            view, places = judge_view(lines)
+            candidates = candidate_lines(view, min_lines=1) or []
+            verdicts = ask_all(document, [(places[i], judge_messages(document, view, i, settings))
+                                          for i in candidates])
             run.verdicts[document.document_id] = verdicts
             if settings.confirm_after is not None:
-                again = [v.line - 1 for v in verdicts if v.p_yes is not None and v.p_yes >= settings.threshold]
-                second = ask_all(document, [(i, judge_messages(document, lines, i, settings, second_look=True))
+                index_of = {place: i for i, place in enumerate(places)}
+                again = [index_of[v.asked] for v in verdicts if v.p_yes is not None and v.p_yes >= settings.threshold]
+                second = ask_all(document, [(places[i], judge_messages(document, view, i, settings, second_look=True))
                                             for i in again])
-                run.second_looks[document.document_id] = {v.line: v for v in second}
+                run.second_looks[document.document_id] = {v.asked: v for v in second}
             kept = run.kept_lines(document.document_id)
             run.documents.append(replace(document, lines=focused_lines(lines, kept, settings.view_context),
                                          focused=True))

@@ -20,6 +20,7 @@ from assistant_pipelines.llm.focus import (
     focused_lines,
     judge_messages,
     judge_prompt_version,
+    judge_view,
 )
 from assistant_pipelines.selection import candidate_lines
 from tests.conftest import rule_based_extraction
@@ -150,7 +151,7 @@ def test_a_kept_line_stays_only_if_a_second_look_with_the_answers_below_agrees(w
         run = focus_documents([doc], {"meeting-long": lines}, make_backend(server), store,
                               FocusSettings(threshold=0.5), fast_settings().retry, sleep=lambda s: None)
         excerpts = {tuple(_excerpt_of(r)) for r in server.chat_requests()}
-    assert set(run.second_looks["meeting-long"]) == {13, 21, 38}  # only the lines the first look kept
+    assert set(run.second_looks["meeting-long"]) == {(13, 0), (21, 0), (38, 0)}  # only the lines the first look kept
     assert run.kept_scores("meeting-long") == {13: pytest.approx(0.9), 38: pytest.approx(0.95)}
     assert [line for _, v in run.failed for line in [v.line]] == [38]
     assert run.questions == len(candidate_lines(lines)) + 3
@@ -164,6 +165,48 @@ def test_a_kept_line_stays_only_if_a_second_look_with_the_answers_below_agrees(w
         one_look = focus_documents([doc], {"meeting-long": lines}, make_backend(server), store,
                                    FocusSettings(threshold=0.5, confirm_after=None))
     assert one_look.second_looks == {} and one_look.kept_lines("meeting-long") == [13, 21, 38]
+
+
+TURN = ("Mira: The pilot numbers came in and they look fine for the quarter, nothing to worry about there. "
+        "The lab had a leak last week, but it is fixed now and the room can be used again. "
+        "I will book the usability lab for the next round.")
+
+
+def test_a_long_turn_is_judged_sentence_by_sentence_and_short_lines_stay_whole():
+    short = "Ines: Okay. I'll check."  # two sentences, but a dialogue act's length
+    unpunctuated = "Tomas: " + "and then the export worker and the queue " * 6  # one long sentence
+    view, places = judge_view([short, TURN, unpunctuated])
+    assert len(TURN) > 200 and len(unpunctuated) > 200
+    first, second, third = TURN.removeprefix("Mira: ").split(". ")
+    assert view == [short, f"Mira: {first}.", f"Mira: {second}.", f"Mira: {third}", unpunctuated]
+    assert places == [(1, 0), (2, 1), (2, 2), (2, 3), (3, 0)]
+
+
+def test_a_turn_is_kept_when_one_of_its_sentences_is(wh, store):
+    """The judge is asked about the promise at the end of a merged turn on its own, with the
+    turn's earlier sentences above it; the extraction then sees the whole turn, marked, under
+    its own line number."""
+    _, lines = long_meeting()
+    lines[20] = TURN
+
+    def promise_only(request: dict) -> ChatReply:
+        if not (request.get("logprobs") and request.get("max_tokens") == 1):
+            return rule_based_extraction(request)
+        marked = next(line for line in _excerpt_of(request) if line.startswith(">>>"))
+        return judge_reply(0.95 if marked == ">>> Mira: I will book the usability lab for the next round." else 0.2)
+
+    with FakeOpenAIServer(promise_only) as server:
+        run = focus_documents([replace(long_meeting()[0], lines=lines)], {"meeting-long": lines},
+                              make_backend(server), store, FocusSettings(threshold=0.5))
+        excerpts = [_excerpt_of(r) for r in server.chat_requests()]
+    # only the promise has a cue: the status sentences of the turn are not asked about
+    assert {v.part: v.p_yes for v in run.verdicts["meeting-long"] if v.line == 21} == {3: pytest.approx(0.95)}
+    assert set(run.second_looks["meeting-long"]) == {(21, 3)}
+    assert run.kept_scores("meeting-long") == {21: pytest.approx(0.95)}
+    assert run.documents[0].lines[20] == ">>> " + TURN
+    asked = next(e for e in excerpts if ">>> Mira: I will book the usability lab for the next round." in e)
+    assert asked[asked.index(">>> Mira: I will book the usability lab for the next round.") - 1] == (
+        "    Mira: The lab had a leak last week, but it is fixed now and the room can be used again.")
 
 
 def test_focused_view_flows_into_extraction_with_original_line_numbers(wh, store):
