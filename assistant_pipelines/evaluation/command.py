@@ -119,8 +119,8 @@ class RealExtraction:
             self.judge_failed += len(focus.failed)
             if source.document_id in focus.verdicts:
                 focus_scores = focus.kept_scores(source.document_id)
-                self.notes[doc.id] = (f"focus kept {len(focus_scores)} lines of "
-                                      f"{len(focus.verdicts[source.document_id])} lines or sentences judged "
+                self.notes[doc.id] = (f"focus kept {len(focus_scores)} line(s) after judging "
+                                      f"{len(focus.verdicts[source.document_id])} lines or sentences "
                                       f"({focus.questions} questions)")
         run = run_extraction([source], self.backend, self.store, self.settings, budget=self.budget)
         self._stop_if_over_budget(len(run.skipped_for_budget))

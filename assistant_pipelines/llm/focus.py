@@ -66,9 +66,10 @@ from assistant_pipelines.selection import (
 JUDGE_PROMPT = "verify_line"
 JUDGE_TEMPLATES = (f"{JUDGE_PROMPT}.system.j2", f"{JUDGE_PROMPT}.user.j2")
 MAX_EXCERPT_LINE_CHARS = 200  # a line shown around the asked one
-# The asked line itself is shown whole up to this length: transcripts merge a speaker's cues
-# into lines of up to 500 characters (ingest.transcripts), and the work in such a turn is
-# often its last sentence. Longer still, its sentences with a cue are shown (`_clip_asked`).
+# The asked line itself is shown whole up to this length. A long line of several sentences
+# (a merged turn) is asked about sentence by sentence (`judge_view`), so this is for a long
+# line without sentence ends (unpunctuated captions); longer still, its sentences with a cue
+# are shown (`_clip_asked`).
 MAX_ASKED_LINE_CHARS = 600
 
 

@@ -67,8 +67,9 @@ def test_excerpt_marks_the_line_and_skips_filler_around_it():
 
 
 def test_the_asked_line_of_a_long_turn_keeps_its_promise_in_view():
-    """Transcripts merge a speaker's cues into lines of up to 500 characters; the promise at
-    the end of such a turn must reach the judge. Lines around the asked one are shortened."""
+    """The asked line is shown whole up to 600 characters, so a promise at the end of a long
+    line reaches the judge (in the pass, a long line of several sentences is split first by
+    ``judge_view``; one without sentence ends gets here whole). Lines around it are shortened."""
     status = "Mira: " + "The pilot dashboard numbers came in and churn looks flat for the quarter. " * 4
     turn = status + "I'll send the churn report to finance by Friday."
     assert 300 < len(turn) <= 500
