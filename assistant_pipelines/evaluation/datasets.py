@@ -292,15 +292,15 @@ def merged_turns(meeting: LabelledMeeting) -> LabelledMeeting:
     for utterance in meeting.utterances:
         text = _one_line(utterance.text)
         last = turns[-1] if turns else None
-        if last is not None and (not text and last.speaker_label == utterance.speaker_label
-                                 or continues_turn(last.speaker_label, length, utterance.speaker_label, text)):
-            if text:
-                turns[-1] = last._replace(text=f"{last.text} {text}" if last.text else text,
-                                          end=utterance.end if utterance.end is not None else last.end)
-                length += 1 + len(text)
-        else:
+        same_speaker = last is not None and last.speaker_label == utterance.speaker_label
+        if last is None or not (same_speaker and not text
+                                or continues_turn(last.speaker_label, length, utterance.speaker_label, text)):
             turns.append(utterance._replace(text=text))
             length = len(text)
+        elif text:  # an empty utterance of the same speaker only joins the turn; there is nothing to add
+            turns[-1] = last._replace(text=f"{last.text} {text}".strip(),
+                                      end=utterance.end if utterance.end is not None else last.end)
+            length = len(turns[-1].text)
         turn_of.append(len(turns))
     gold = [replace(item, evidence_lines=tuple(sorted({turn_of[n - 1] for n in item.evidence_lines})))
             for item in meeting.gold]

@@ -13,7 +13,8 @@ So meetings, whatever their length, and other long documents go through two pass
    lines below it as they are, backchannels included (the "Yep." that takes an assignment),
    and it stays only if that answer reaches ``threshold`` too. On six held-out meetings the
    two views, which must agree, kept a third fewer lines and the same gold items (docs/quality.md,
-   row 27).
+   row 27). A long turn of several sentences is asked about sentence by sentence
+   (:func:`judge_view`) and kept when one of them is (row 33).
 2. **Extract.** Only the lines kept, with ``view_context`` lines
    each side (backchannels included: "Yep." after an assignment says who took it), are shown
    to the ordinary extraction. Everything else is blanked, so line numbers stay the document's.
