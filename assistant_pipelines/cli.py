@@ -250,6 +250,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--merged-turns", action="store_true",
                           help="show each AMI meeting as a Zoom or Teams export would: a speaker's consecutive "
                                "utterances joined into one line of up to 500 characters (docs/quality.md, row 33)")
+    evaluate.add_argument("--match-anywhere", action="store_true",
+                          help="match predictions to gold by meaning alone, wherever their evidence lies (how "
+                               "docs/quality.md rows 0-34 were measured); by default a match's evidence must lie "
+                               "within 10 lines of the gold's (row 35)")
     evaluate.add_argument("--out", default=None, help="per-item JSONL file (default: $ASSISTANT_HOME/eval/…)")
     evaluate.set_defaults(func=command_eval)
     from assistant_pipelines.llm.diff import add_diff_arguments

@@ -27,7 +27,7 @@ from assistant_pipelines.evaluation.datasets import (
     merged_turns,
     short_meetings,
 )
-from assistant_pipelines.evaluation.matching import Matcher
+from assistant_pipelines.evaluation.matching import DEFAULT_MAX_LINES_APART, Matcher
 from assistant_pipelines.evaluation.report import format_table, write_items_jsonl
 from assistant_pipelines.evaluation.runner import (
     DocumentOutcome,
@@ -168,7 +168,7 @@ def run_eval_command(args: argparse.Namespace, settings: Settings) -> int:
         f"items-{args.source}-{datetime.now():%Y%m%d-%H%M%S}.jsonl")
     out.parent.mkdir(parents=True, exist_ok=True)
     cache_url = f"duckdb:///{settings.home / 'eval' / 'eval.duckdb'}"
-    matcher = Matcher()
+    matcher = Matcher(max_lines_apart=None if getattr(args, "match_anywhere", False) else DEFAULT_MAX_LINES_APART)
     started = time.monotonic()
     print(f"evaluating {len(documents)} documents from {data_dir} with {settings.llm_backend} "
           f"({settings.llm_model if settings.llm_backend == 'openai' else 'local model'})", flush=True)
@@ -191,7 +191,7 @@ def run_eval_command(args: argparse.Namespace, settings: Settings) -> int:
             result = evaluate(documents, extraction, matcher, on_document=progress)
     written = write_items_jsonl(result, out)
     print()
-    print(format_table(result.metrics, threshold=matcher.threshold))
+    print(format_table(result.metrics, threshold=matcher.threshold, max_lines_apart=matcher.max_lines_apart))
     print()
     if extraction.focus is not None:
         print(f"focus: {extraction.judged} lines or sentences judged one by one, {extraction.second_looks} of them looked at "

@@ -165,6 +165,7 @@ class SourceMetrics:
     grounded: int
     seconds_total: float
     failed: list[tuple[str, str]] = field(default_factory=list)  # (document id, reason)
+    alike_but_apart: int = 0  # unmatched predictions alike in meaning to a gold item far from it
 
     @property
     def precision(self) -> float | None:
@@ -211,6 +212,7 @@ class SourceMetrics:
             "seconds_total": self.seconds_total,
             "seconds_per_document": self.seconds_per_document,
             "failed": [{"document": d, "reason": r} for d, r in self.failed],
+            "alike_but_apart": self.alike_but_apart,
         }
 
 
@@ -229,6 +231,7 @@ def summarise(outcomes: Sequence[DocumentOutcome], total: bool = True) -> list[S
             row.owner_checked += sum(1 for j in outcome.owner_right if j is not None)
             row.owner_right += sum(1 for j in outcome.owner_right if j)
             row.grounded += sum(outcome.grounded)
+            row.alike_but_apart += len(outcome.match.alike_but_apart) if outcome.match else 0
             row.seconds_total += outcome.seconds
             if outcome.error is not None:
                 row.failed.append((outcome.document_id, outcome.error))

@@ -2,9 +2,9 @@
 
 This module owns the layout of the quality table (aligned columns, one row per source, the
 failed documents listed under it) and of the per-item file: one JSON object per prediction
-and per gold item, matched or not, with its score and the counterpart it was matched to (or,
-when unmatched, the nearest one and its score), so a reviewer can see why a number is what it
-is.
+and per gold item, matched or not, with its score, the counterpart it was matched to (or,
+when unmatched, the nearest one in meaning and its score) and how many lines apart the two's
+evidence lies, so a reviewer can see why a number is what it is.
 """
 
 from __future__ import annotations
@@ -61,8 +61,10 @@ def _row(m: SourceMetrics) -> list[str]:
     ]
 
 
-def format_table(metrics: Sequence[SourceMetrics], threshold: float | None = None) -> str:
-    """The metrics as an aligned plain-text table, then every failed document and why."""
+def format_table(metrics: Sequence[SourceMetrics], threshold: float | None = None,
+                 max_lines_apart: int | None = None) -> str:
+    """The metrics as an aligned plain-text table, what a match needed, how many predictions
+    matched in meaning only far from the gold, then every failed document and why."""
     rows = [list(_COLUMNS)] + [_row(m) for m in metrics]
     widths = [max(len(r[i]) for r in rows) for i in range(len(_COLUMNS))]
 
@@ -77,8 +79,15 @@ def format_table(metrics: Sequence[SourceMetrics], threshold: float | None = Non
     out += [line(r) for r in rows[1:]]
     notes = ["owner: right/checked over matched pairs whose gold names an owner"]
     if threshold is not None:
-        notes.append(f"a match needs similarity ≥ {threshold:.2f}")
+        notes.append(f"a match needs similarity ≥ {threshold:.2f}"
+                     + (f" and evidence within {max_lines_apart} lines of the gold's" if max_lines_apart is not None
+                        else " (wherever the evidence lies)"))
     out += ["", "; ".join(notes)]
+    apart = [(m.source, m.alike_but_apart) for m in metrics if m.source != "all" and m.alike_but_apart]
+    if apart and max_lines_apart is not None:
+        counts = ", ".join(f"{source} {n}" for source, n in apart)
+        out.append(f"not matched for lying more than {max_lines_apart} lines from the gold item they resemble: "
+                   f"{counts} prediction(s) (per-item file: lines_apart)")
     failures = [
         (m.source, doc, reason) for m in metrics if m.source != "all" for doc, reason in m.failed
     ]
@@ -97,6 +106,15 @@ def _nearest(
     vector = scores[row, :] if row is not None else scores[:, col]
     best = int(vector.argmax())
     return best, float(vector[best])
+
+
+def _apart(outcome: DocumentOutcome, prediction: int, gold: int) -> int | None:
+    """Lines between the pair's evidence; None where either names none or the match was by
+    meaning alone."""
+    apart = outcome.match.apart if outcome.match is not None else None
+    if apart is None or apart[prediction, gold] < 0:
+        return None
+    return int(apart[prediction, gold])
 
 
 def item_records(result: EvalResult) -> Iterator[dict[str, Any]]:
@@ -131,6 +149,7 @@ def item_records(result: EvalResult) -> Iterator[dict[str, Any]]:
                 record |= {
                     "matched": True,
                     "score": round(pair.score, 4),
+                    "lines_apart": _apart(outcome, i, pair.gold),
                     "owner_right": outcome.owner_right[k],
                     "counterpart": {
                         "index": pair.gold,
@@ -148,7 +167,8 @@ def item_records(result: EvalResult) -> Iterator[dict[str, Any]]:
                     "counterpart": None,
                     "nearest": None
                     if nearest is None
-                    else {"index": nearest[0], "text": outcome.gold[nearest[0]].text},
+                    else {"index": nearest[0], "text": outcome.gold[nearest[0]].text,
+                          "lines_apart": _apart(outcome, i, nearest[0])},
                 }
             yield record
         for j, gold in enumerate(outcome.gold):
@@ -168,6 +188,7 @@ def item_records(result: EvalResult) -> Iterator[dict[str, Any]]:
                 record |= {
                     "matched": True,
                     "score": round(pair.score, 4),
+                    "lines_apart": _apart(outcome, pair.prediction, j),
                     "owner_right": outcome.owner_right[k],
                     "counterpart": {
                         "index": pair.prediction,
@@ -184,7 +205,8 @@ def item_records(result: EvalResult) -> Iterator[dict[str, Any]]:
                     "counterpart": None,
                     "nearest": None
                     if nearest is None
-                    else {"index": nearest[0], "task": outcome.predictions[nearest[0]].task},
+                    else {"index": nearest[0], "task": outcome.predictions[nearest[0]].task,
+                          "lines_apart": _apart(outcome, nearest[0], j)},
                 }
             yield record
     for source, document in result.not_evaluated:

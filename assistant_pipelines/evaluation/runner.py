@@ -51,7 +51,9 @@ class EvalDocument(Protocol):
 
 
 class MatcherLike(Protocol):
-    def match(self, predictions: Sequence[str], gold: Sequence[str]) -> MatchResult: ...
+    def match(self, predictions: Sequence[str], gold: Sequence[str],
+              prediction_lines: Sequence[Sequence[int]] | None = None,
+              gold_lines: Sequence[Sequence[int]] | None = None) -> MatchResult: ...
 
 
 @dataclass
@@ -108,13 +110,20 @@ def judge_document(
     seconds: float,
     error: str | None = None,
 ) -> DocumentOutcome:
-    """Match ``predictions`` to ``doc.gold`` and judge owners and grounding."""
+    """Match ``predictions`` to ``doc.gold`` (by meaning and by where their evidence lies) and
+    judge owners and grounding."""
     roles: Mapping[str, str] = doc.speaker_roles()
     names = list(roles)
     lines = doc.lines()
+
+    def places(numbers: Sequence[int]) -> list[int]:  # a line the document lacks is no place in it
+        return [n for n in numbers if 1 <= n <= len(lines)]
+
     match = matcher.match(
         [task_text(p.task, names) for p in predictions],
         [task_text(g.text, names) for g in doc.gold],
+        [places(p.evidence_lines) for p in predictions],
+        [places(g.evidence_lines) for g in doc.gold],
     )
     owner_right: list[bool | None] = []
     for pair in match.pairs:
