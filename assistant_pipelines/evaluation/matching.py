@@ -29,9 +29,9 @@ import numpy as np
 #: Cosine similarity at or above which a prediction and a gold item are the same task.
 DEFAULT_THRESHOLD = 0.55
 #: Most lines between a prediction's evidence and a gold item's for the two to be the same item.
-#: In the all-40 AMI run the 23 matches a reader confirmed lay 0–3 lines from their gold's
-#: evidence, the 4 that were other work 40–796; a BC3 request cited from its e-mail's opening
-#: sat 7 lines from the sentence that makes it.
+#: Read against their gold, the 4 matches of the all-40 AMI run that were other work lay 40–796
+#: lines from the gold's evidence, the 23 others 0–3; a BC3 request cited from its e-mail's
+#: opening lines sat 7 lines from the sentence that makes it.
 DEFAULT_MAX_LINES_APART = 10
 #: Weight of rapidfuzz token overlap in the blended score (0 = embeddings only).
 DEFAULT_LEXICAL_WEIGHT = 0.0
