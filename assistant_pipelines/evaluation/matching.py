@@ -10,9 +10,10 @@ The threshold was calibrated on the real data (docs/quality.md, "The matcher che
 :data:`DEFAULT_THRESHOLD` keeps pairings known to be wrong at a few percent. Reproduce with
 ``python -m assistant_pipelines.evaluation.calibration /work/shared/data``.
 
-Meaning alone is not enough for a model's tasks: "make some more decisions on how the remote
-should look" is close to "work together on the prototype of the remote" (0.71), and a meeting
-mentions its tasks more than once. So where both sides name their lines, a pair also has to
+Meaning alone is not enough for a model's tasks: "make some more decisions on … how we want
+this remote control to look and work" scores 0.71 against "… work together on making the
+prototype of the remote control", said 800 lines later, and a meeting mentions its tasks
+more than once. So where both sides name their lines, a pair also has to
 point at the same part of the document: evidence at most :data:`DEFAULT_MAX_LINES_APART`
 lines apart (docs/quality.md, row 35).
 """
