@@ -146,3 +146,29 @@ def test_a_side_without_lines_is_matched_by_meaning() -> None:
     assert result.alike_but_apart == [1]
     no_gold_lines = matcher.match(["send the budget report"], ["send budget report"], [[400]], [[]])
     assert len(no_gold_lines.pairs) == 1
+
+
+def test_calibration_counts_the_wrong_pairs_the_place_rule_still_allows(tmp_path) -> None:
+    """The calibration's within-window row: every content utterance 4-10 lines from the item's
+    own evidence (nearer ones may state the task; farther ones the place rule never pairs)."""
+    import json
+
+    from assistant_pipelines.evaluation.calibration import ami_pair_sets
+    from assistant_pipelines.evaluation.datasets import load_ami
+
+    transcript = [{"speaker": "PM (A)", "speaker_letter": "A", "role": "PM", "start": float(i), "end": i + 0.5,
+                   "text": f"this is content utterance number {i} of the meeting", "da_type": "Inform"}
+                  for i in range(40)]
+    meeting = {"source_id": "AMI:QZ9001a", "meeting_id": "QZ9001a", "series": "QZ9001", "meeting_in_series": "a",
+               "meta": {"type": "scenario", "date": "07-03-05", "speakers": {"A": {"role": "PM", "participant": "X"}}},
+               "transcript": transcript, "gold_actions": ["The project manager will write the minutes."],
+               "gold_actions_detail": [{"id": "g0", "text": "The project manager will write the minutes.",
+                                        "evidence_utterance_idx": [19]}],
+               "gold_decisions": [], "gold_problems": [], "gold_abstract": [], "has_summlinks": True}
+    path = tmp_path / "ami.jsonl"
+    path.write_text(json.dumps(meeting) + "\n")
+    sets = {ps.name.strip(): ps for ps in ami_pair_sets(load_ami(path))}
+    within = sets[f"of them within {matching.DEFAULT_MAX_LINES_APART} lines of its evidence (all)"]
+    numbers = sorted(int(text.split("number ")[1].split()[0]) for _, text in within.pairs)
+    # evidence is line 20 (utterance 19): lines 10-16 and 24-30, i.e. utterances 9-15 and 23-29
+    assert numbers == [*range(9, 16), *range(23, 30)]
