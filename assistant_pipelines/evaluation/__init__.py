@@ -1,7 +1,8 @@
 """Measuring extraction quality against labelled public data (docs/quality.md).
 
 - :mod:`.datasets` reads the AMI meetings and BC3 e-mails with their gold action items;
-- :mod:`.matching` pairs predictions with gold by meaning (embeddings, one to one, threshold);
+- :mod:`.matching` pairs predictions with gold by meaning (embeddings, one to one, threshold)
+  and by place (evidence lines near the gold's);
 - :mod:`.calibration` reproduces the numbers behind the threshold;
 - :mod:`.metrics` judges owners and grounding and sums precision/recall/F1 per source;
 - :mod:`.runner` runs an extraction over documents and survives its failures;
@@ -11,7 +12,7 @@ Nothing here imports Dagster. Typical use::
 
     meetings = load_ami("/work/shared/data/ami_meetings.jsonl")
     result = evaluate(meetings, extract=my_extract)       # my_extract(doc) -> list[Prediction]
-    print(format_table(result.metrics, result.threshold))
+    print(format_table(result.metrics, result.threshold, result.max_lines_apart))
     write_items_jsonl(result, "var/eval/items.jsonl")
 """
 

@@ -191,7 +191,9 @@ def run_eval_command(args: argparse.Namespace, settings: Settings) -> int:
             result = evaluate(documents, extraction, matcher, on_document=progress)
     written = write_items_jsonl(result, out)
     print()
-    print(format_table(result.metrics, threshold=matcher.threshold, max_lines_apart=matcher.max_lines_apart))
+    print(format_table(result.metrics, threshold=result.threshold, max_lines_apart=result.max_lines_apart))
+    if matcher.max_lines_apart is None:
+        print("matched by meaning alone, wherever the evidence lies (--match-anywhere)")
     print()
     if extraction.focus is not None:
         print(f"focus: {extraction.judged} lines or sentences judged one by one, {extraction.second_looks} of them looked at "

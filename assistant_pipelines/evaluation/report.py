@@ -81,7 +81,7 @@ def format_table(metrics: Sequence[SourceMetrics], threshold: float | None = Non
     if threshold is not None:
         notes.append(f"a match needs similarity ≥ {threshold:.2f}"
                      + (f" and evidence within {max_lines_apart} lines of the gold's" if max_lines_apart is not None
-                        else " (wherever the evidence lies)"))
+                        else ""))
     out += ["", "; ".join(notes)]
     apart = [(m.source, m.alike_but_apart) for m in metrics if m.source != "all" and m.alike_but_apart]
     if apart and max_lines_apart is not None:

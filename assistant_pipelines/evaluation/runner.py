@@ -86,6 +86,7 @@ class StopEvaluation(Exception):
 class EvalResult:
     outcomes: list[DocumentOutcome]
     threshold: float | None = None
+    max_lines_apart: int | None = None  # the matcher's place rule; None: meaning alone (or unknown)
     stopped: str | None = None  # why the evaluation ended early, if it did
     not_evaluated: list[tuple[str, str]] = field(default_factory=list)  # (source, document id)
 
@@ -184,6 +185,7 @@ def evaluate(
 
         matcher = Matcher()
     threshold = getattr(matcher, "threshold", None)
+    max_lines_apart = getattr(matcher, "max_lines_apart", None)
     outcomes: list[DocumentOutcome] = []
     remaining = iter(documents)
     for doc in remaining:
@@ -193,7 +195,8 @@ def evaluate(
             predictions = _checked(extract(doc))
         except StopEvaluation as stop:
             not_evaluated = [(d.source, d.id) for d in (doc, *remaining)]
-            return EvalResult(outcomes, threshold=threshold, stopped=str(stop), not_evaluated=not_evaluated)
+            return EvalResult(outcomes, threshold=threshold, max_lines_apart=max_lines_apart, stopped=str(stop),
+                              not_evaluated=not_evaluated)
         except Exception as exc:  # noqa: BLE001 - the document fails, the evaluation goes on
             predictions = []
             error = f"{type(exc).__name__}: {exc}".strip()
@@ -201,4 +204,4 @@ def evaluate(
         outcomes.append(outcome)
         if on_document is not None:
             on_document(outcome)
-    return EvalResult(outcomes, threshold=threshold)
+    return EvalResult(outcomes, threshold=threshold, max_lines_apart=max_lines_apart)

@@ -83,8 +83,8 @@ def test_metrics_of_the_run(result) -> None:
     assert ami.seconds_per_document == 1.0
     assert (bc3.documents, bc3.gold, bc3.predicted, bc3.matched) == (3, 3, 1, 1)
     assert (bc3.owner_checked, bc3.owner_right) == (1, 1)  # "Dana" → the sender
-    table = format_table(result.metrics, result.threshold)
-    assert "XY1001b: RuntimeError" in table and "≥ 0.50" in table
+    table = format_table(result.metrics, result.threshold, result.max_lines_apart)
+    assert "XY1001b: RuntimeError" in table and "≥ 0.50 and evidence within 10 lines" in table
 
 
 def test_item_jsonl_holds_every_prediction_gold_item_and_failure(result, tmp_path: Path) -> None:
