@@ -192,7 +192,8 @@ def judge_view(lines: Sequence[str]) -> tuple[list[str], list[tuple[int, int]]]:
     as its sentences, each a line under the speaker's label (parts 1, 2, …); every other line
     as it is (part 0). The judge's scale was set on AMI's lines of one dialogue act each: shown
     the same meetings as turns, it scored their assignments lower and ranked them worse;
-    sentence by sentence won back about two fifths of the F1 lost (docs/quality.md, row 33)."""
+    sentence by sentence won back about two fifths of the F1 lost on short meetings
+    (docs/quality.md, row 33); whole meetings as turns still lose about half their recall (row 36)."""
     view: list[str] = []
     places: list[tuple[int, int]] = []
     for number, line in enumerate(lines, start=1):
