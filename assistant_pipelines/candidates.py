@@ -2,8 +2,10 @@
 
 A candidate keeps what the model said (task, owner and due as written) next to what code made
 of it: the owner resolved to a person, the due date resolved against the document's date, and
-the evidence text pulled from the cited lines, never trusted from the model. A candidate that
-fails a rule is kept with its ``quarantine_reason``: held back from ``action_items``, never lost.
+the evidence text pulled from the cited lines, never trusted from the model. A due the source
+does not say is dropped (the small model invents one for most items; its whole answer stays in
+``llm_cache``). A candidate that fails a rule is kept with its ``quarantine_reason``: held back
+from ``action_items``, never lost.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from assistant_pipelines.dates import resolve_due_date
+from assistant_pipelines.dates import deadline_said, resolve_due_date
 from assistant_pipelines.ingest.rows import short_hash
 from assistant_pipelines.llm.prompts import prompt_examples
 from assistant_pipelines.llm.schema import ExtractedActionItem
@@ -46,6 +48,7 @@ class DocumentContext:
     local_date: date
     week_start: date
     author: str | None  # the e-mail's sender: "I" in an e-mail is them
+    title: str = ""  # the meeting's title, the e-mail's subject, the ticket's key and title
 
 
 # Scripts written without spaces between words (kana, CJK ideographs, Thai): compared by
@@ -349,6 +352,17 @@ def said_as_still_to_come(task: str, evidence: str) -> bool:
     return bool(words & _stems(best)) and bool(_STILL_TO_COME.search(best))
 
 
+def _deadline_source(lines: list[int], doc: DocumentContext) -> str:
+    """Where an item's deadline must be said. In a meeting: its cited lines and two lines each
+    side ("Can you take it?" / "Sure." / "By Friday, please."); a deadline said further away is
+    other work's. In an e-mail or a ticket: anywhere in it, its subject or title included (a
+    "Deadline:" line, "Timesheets due Thursday")."""
+    if doc.kind != "meeting":
+        return "\n".join([doc.title, *doc.lines])
+    around = {m for n in lines for m in range(n - 2, n + 3) if 1 <= m <= len(doc.lines)}
+    return "\n".join(doc.lines[m - 1] for m in sorted(around))
+
+
 def build_candidates(
     items: list[ExtractedActionItem],
     doc: DocumentContext,
@@ -399,9 +413,11 @@ def build_candidates(
         owner_text, owner_id = resolve_owner(item.owner, [n for n in [stated] if n] + lines, doc, directory)
         task = without_vocative(item.task, owner_text)
         status = "open" if item.status == "done" and said_as_still_to_come(item.task, evidence) else item.status
-        due = resolve_due_date(item.due, doc.local_date) if item.due else None
+        due_text = item.due.strip() if item.due and deadline_said(item.due, _deadline_source(lines, doc),
+                                                                  doc.local_date) else None
+        due = resolve_due_date(due_text, doc.local_date) if due_text else None
         if reason is None and due is not None and due < doc.local_date:
-            reason = f"due date {due} ('{item.due}') is before the document's date {doc.local_date}"
+            reason = f"due date {due} ('{due_text}') is before the document's date {doc.local_date}"
         rows.append({
             "candidate_id": short_hash(doc.document_id, input_hash, prompt_version, model, str(index), length=32),
             "document_id": doc.document_id,
@@ -412,7 +428,7 @@ def build_candidates(
             "task": task,
             "owner_text": owner_text,
             "owner_person_id": owner_id,
-            "due_text": item.due or None,
+            "due_text": due_text,
             "due_date": due,
             "status": status,
             "priority": item.priority,

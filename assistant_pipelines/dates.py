@@ -223,3 +223,73 @@ def _add_months(day: date, months: int) -> date:
     month = day.month - 1 + months
     year, month = day.year + month // 12, month % 12 + 1
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+# -- is a deadline said in the source? ------------------------------------------------------
+# Words that carry no deadline of their own: "by Friday" and "Friday", "the 14th" and "14th",
+# "this Friday" and "Friday" are one deadline.
+_DEADLINE_FILLER = frozenset({
+    "by", "before", "until", "till", "til", "due", "on", "at", "the", "no", "later", "than", "latest",
+    "sometime", "some", "time", "of", "in", "within", "a", "an", "to", "for", "this", "coming"})
+_ABBREVIATION = {"eod": "end day", "eow": "end week", "eom": "end month", "cob": "close business",
+                 "asap": "soon possible", "tmrw": "tomorrow", "tmr": "tomorrow", "tomorow": "tomorrow"}
+
+
+def _full_names(table: dict[str, int]) -> dict[str, str]:
+    full: dict[int, str] = {}
+    for name, number in table.items():  # the full names come first in each table
+        full.setdefault(number, name)
+    return {name: full[number] for name, number in table.items()}
+
+
+_FULL_NAME = {**_full_names(_WEEKDAYS), **_full_names(_MONTHS)}
+_DIGIT_WORDS = {w: str(n) for w, n in _NUMBER_WORDS.items() if " " not in w and w not in {"a", "an"}}
+_DEADLINE_TOKEN = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,4}[/.]\d{1,2}(?:[/.]\d{2,4})?|[^\W_]+")  # "2026-10-14", "4/8", "14.10.2026"
+# Words a deadline phrase can hang on: a phrase of the source is tried as a date only if it
+# holds one of them.
+_DATE_ANCHOR = re.compile(
+    r"^(?:\d.*|" + "|".join(sorted({*_WEEKDAYS, *_MONTHS}, key=len, reverse=True))
+    + r"|today|tonight|tomorrow|yesterday|weeks?|months?|days?|fortnight|eod|eow|eom|cob|meeting|standup)$")
+
+
+def _deadline_words(text: str) -> list[str]:
+    words = []
+    for token in _DEADLINE_TOKEN.findall(text.lower()):
+        for word in _ABBREVIATION.get(token, token).split():
+            word = re.sub(r"^(\d{1,2})(?:st|nd|rd|th)$", r"\1", word)  # "14th" is "14"
+            word = _DIGIT_WORDS.get(word, word)
+            if word in _FULL_NAME:  # "Thu" is "Thursday", "Oct" is "October"
+                word = _FULL_NAME[word]
+            elif len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+                word = word[:-1]  # "two weeks" and "2 week"
+            words.append(word)
+    return words
+
+
+def deadline_said(due: str, source: str, said_on: date) -> bool:
+    """Whether the deadline ``due`` (as a model wrote it) is said in ``source`` (the lines it
+    was taken from): every word of it that names a time is there ("by the end of the month"
+    says "end of month", "in two weeks" says "2 weeks"), or a phrase of ``source`` means the
+    same date ("by Friday" says "end of the week"; "Oct 14" says "2026-10-14"). Told "do not
+    invent dates", the 1.5B model still wrote "next week" or "Friday" for 127 of 142 items on
+    the AMI meetings whose lines say no deadline at all; an invented date makes an item overdue
+    in every report that follows. A deadline the model translated ("Friday" for "Freitag") is
+    not said: the prompt asks for it as it is said."""
+    wanted = {w for w in _deadline_words(due) if w not in _DEADLINE_FILLER}
+    if not wanted:
+        return False
+    said = _deadline_words(source)
+    if wanted <= set(said):
+        return True
+    meant = resolve_due_date(due, said_on)
+    if meant is None:
+        return False
+    plain = _DEADLINE_TOKEN.findall(source.lower())
+    for i, word in enumerate(plain):
+        if not _DATE_ANCHOR.match(word):
+            continue
+        for start in range(max(0, i - 3), i + 1):
+            for end in range(i + 1, min(len(plain), start + 5) + 1):
+                if resolve_due_date(" ".join(plain[start:end]), said_on) == meant:
+                    return True
+    return False

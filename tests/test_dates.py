@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant_pipelines.dates import MAX_DAYS_AWAY, resolve_due_date
+from assistant_pipelines.dates import MAX_DAYS_AWAY, deadline_said, resolve_due_date
 
 # The week of Monday 5 to Sunday 11 October 2026.
 MON, TUE, WED, THU, FRI, SAT, SUN = (date(2026, 10, 5) + timedelta(days=i) for i in range(7))
@@ -144,3 +144,40 @@ def test_nonsense_and_unknowable_give_no_date(text: str | None) -> None:
 def test_never_a_date_more_than_400_days_away_and_never_a_crash(text: str, said_on: date) -> None:
     found = resolve_due_date(text, said_on)
     assert found is None or abs((found - said_on).days) <= MAX_DAYS_AWAY
+
+
+# -- deadline_said ------------------------------------------------------------------------------
+@pytest.mark.parametrize(("due", "source"), [
+    ("Friday", "Marcus: Sure, I'll fix it by Friday."),
+    ("by Friday", "Marcus: Friday works."),
+    ("this Friday", "Marcus: by Friday"),
+    ("Thursday", "Send it by Thu please"),
+    ("Oct 14", "due on the 14th of October"),
+    ("end of month", "by the end of the month"),
+    ("EOD", "before end of day"),
+    ("2 weeks", "in two weeks' time"),
+    ("early next week", "I'll have it early next week."),
+    ("when legal signs off", "once more: when legal signs off, we ship"),
+    ("tomorrow", "Tomorrow morning, first thing."),
+    # not the same words, the same date (said on Wednesday 2026-10-07)
+    ("end of the week", "I'll do it by Friday."),
+    ("2026-10-14", "Deadline: Oct 14."),
+    ("2026-10-13 13:00", "The slot is Tuesday 10/13 1-2:30pm."),  # a numeric date stays whole
+    ("next Friday", "Friday next week, then."),
+])
+def test_a_deadline_said_in_its_own_or_other_words_is_said(due: str, source: str) -> None:
+    assert deadline_said(due, source, WED)
+
+
+@pytest.mark.parametrize(("due", "source"), [
+    ("next week", "I'll look at the finance."),  # the small model's favourite, said nowhere
+    ("Friday", "ID: I'll work on the working design."),
+    ("next Friday", "by this Friday"),  # another Friday
+    ("next week", "before the next meeting"),  # a week from today, not next week's Friday
+    ("2004-10-11 10:00", "Project Manager: we'll discuss the look-and-feel design."),
+    ("by the", "by the way, I'll do it"),  # no deadline in it at all
+    ("Friday", "Ich schicke es bis Freitag."),  # translated: the prompt asks for it as said
+    ("", "by Friday"),
+])
+def test_a_deadline_the_source_does_not_say_is_not_said(due: str, source: str) -> None:
+    assert not deadline_said(due, source, WED)

@@ -56,7 +56,7 @@ def _source_document(row: dict[str, Any], tz: Any, directory: Any) -> tuple[Sour
     source = SourceDocument(row["document_id"], row["kind"], row["title"], local, names[:20],
                             lines_for_model(row["kind"], lines))
     context = DocumentContext(row["document_id"], row["kind"], lines, row["occurred_at"], local.date(),
-                              row["week_start"], row["author"])
+                              row["week_start"], row["author"], row["title"])
     return source, context
 
 

@@ -76,7 +76,7 @@ def _source_document(doc: LabelledMeeting | LabelledEmail) -> tuple[SourceDocume
                             getattr(doc, "subject", "") or doc.id, occurred, list(doc.participants)[:20],
                             lines_for_model(doc.kind, lines))
     context = DocumentContext(source.document_id, doc.kind, lines, occurred, occurred.date(),
-                              occurred.date(), author)
+                              occurred.date(), author, source.title)
     return source, context
 
 

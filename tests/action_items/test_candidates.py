@@ -356,8 +356,35 @@ def test_work_the_source_says_is_still_to_come_is_not_done(directory: PersonDire
 
 
 def test_an_unparsable_due_keeps_its_text_and_no_date(directory: PersonDirectory) -> None:
-    (row,) = build([item("Fix the pricing page", [4], due="when legal signs off")], meeting(), directory)
+    doc = meeting(["Marcus: I'll fix the pricing page when legal signs off."])
+    (row,) = build([item("Fix the pricing page", [1], due="when legal signs off")], doc, directory)
     assert (row["due_text"], row["due_date"], row["quarantine_reason"]) == ("when legal signs off", None, None)
+
+
+@pytest.mark.parametrize(("due", "cited", "expected"), [
+    ("Friday", [4], ("Friday", date(2026, 10, 9))),  # said on the cited line
+    ("end of the week", [4], ("end of the week", date(2026, 10, 9))),  # the same date as "by Friday"
+    ("by Friday", [2], ("by Friday", date(2026, 10, 9))),  # two lines after the cited one: the reply
+    ("next week", [4], (None, None)),  # said nowhere: invented
+    ("Friday", [7], (None, None)),  # said three lines before: another item's deadline
+])
+def test_a_due_the_source_does_not_say_near_the_item_is_dropped(directory: PersonDirectory, due: str,
+                                                               cited: list[int], expected: tuple) -> None:
+    """The 1.5B model wrote "next week" or "Friday" for 127 of 142 AMI items whose lines say no
+    deadline; each would have been overdue in the reports that followed. The item stays."""
+    task = "Send the invoice to ACME" if cited == [7] else "Fix the pricing page"
+    (row,) = build([item(task, cited, owner="Marcus", due=due)], meeting(), directory)
+    assert (row["due_text"], row["due_date"], row["quarantine_reason"]) == (*expected, None)
+
+
+def test_an_emails_deadline_may_be_said_anywhere_in_it_or_in_its_subject(directory: PersonDirectory) -> None:
+    lines = ["Hi team,", "Please send me your expense reports.", "", "Deadline: Oct 14.", "Thanks, P."]
+    doc = DocumentContext("email:x", "email", lines, datetime(2026, 10, 7, 15, tzinfo=UTC), WEDNESDAY,
+                          date(2026, 10, 5), "Priya Nair", "Timesheets due Thursday")
+    rows = build([item("Send expense reports", [2], due="2026-10-14"), item("Send timesheets", [2], due="Thu"),
+                  item("Send expense reports to Priya", [2], due="Monday")], doc, directory)
+    assert [(r["due_text"], r["due_date"]) for r in rows] == [
+        ("2026-10-14", date(2026, 10, 14)), ("Thu", date(2026, 10, 8)), (None, None)]
 
 
 def test_a_task_copied_from_the_prompts_example_is_quarantined(directory: PersonDirectory) -> None:
@@ -455,8 +482,8 @@ def test_short_tasks_of_two_words_or_unspaced_scripts_stay(task: str) -> None:
 
 
 def test_the_first_grounding_reason_is_kept(directory: PersonDirectory) -> None:
-    (row,) = build([item("Renew the office lease", [4], due="yesterday")], meeting(), directory)
-    assert "not grounded" in row["quarantine_reason"]
+    (row,) = build([item("Renew the office lease", [4, 7], due="yesterday")], meeting(), directory)
+    assert row["due_date"] == date(2026, 10, 6) and "not grounded" in row["quarantine_reason"]
 
 
 def test_in_a_focused_meeting_an_item_must_come_from_a_line_the_judge_kept(directory: PersonDirectory) -> None:
@@ -521,15 +548,18 @@ def test_duplicates_need_the_same_owner_and_document(directory: PersonDirectory)
 
 
 def test_quarantined_rows_are_kept_and_do_not_hide_accepted_ones(directory: PersonDirectory) -> None:
-    bad = build([item("Fix the pricing page", [4], owner="Marcus", due="yesterday")], meeting(), directory, chunk=0)
+    # line 7 says "yesterday": a due date before the meeting's
+    bad = build([item("Fix the pricing page", [4, 7], owner="Marcus", due="yesterday")], meeting(), directory,
+                chunk=0)
     good = build([item("Fix the pricing page", [4], owner="Marcus")], meeting(), directory, chunk=1)
-    again_bad = build([item("Fix the pricing page", [4], owner="Marcus", due="last week")], meeting(), directory,
+    again_bad = build([item("Fix the pricing page", [4, 7], owner="Marcus", due="yesterday")], meeting(), directory,
                       chunk=2)
     assert bad[0]["quarantine_reason"] and again_bad[0]["quarantine_reason"] and not good[0]["quarantine_reason"]
     kept = drop_chunk_duplicates(bad + good + again_bad)
     assert kept == bad + good + again_bad  # quarantined rows are never dropped
     # ... but one answer repeating a quarantined item word for word is one row
-    repeated = build([item("Fix the pricing page", [4], owner="Marcus", due="yesterday")] * 3, meeting(), directory)
+    repeated = build([item("Fix the pricing page", [4, 7], owner="Marcus", due="yesterday")] * 3, meeting(),
+                     directory)
     assert len({r["candidate_id"] for r in repeated}) == 3
     assert drop_chunk_duplicates(repeated + good) == [repeated[0], *good]
 
