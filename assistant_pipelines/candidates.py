@@ -127,6 +127,59 @@ _ACKNOWLEDGEMENT = re.compile(r"^(yep|yeah|yes|okay|ok|sure|alright|right|will d
                               re.IGNORECASE)
 
 
+# A speaker introducing themselves ("I'm Nathan", "my name is Dana"), and a line that calls
+# someone by name ("Nathan, I'd like you to …", "thank you very much Nathan.", "… Nathan?").
+_INTRODUCTION = re.compile(r"(?i:\b(?:i'm|i am|my name is|my name's|call me))\s+([A-Z][a-z]+)\b")
+_CALLED = (
+    re.compile(r"^\s*(?:(?i:ok(?:ay)?|so|alright|right|and|well|um|uh)\W+)*([A-Z][a-z]+)\s*[,?!]"),
+    re.compile(r"(?:,|\b(?i:thanks|thank you)(?i: very much| so much)?,?)\s*([A-Z][a-z]+)\s*(?:[.?!]|$)"),
+    re.compile(r"\b([A-Z][a-z]+)\?"),
+)
+_BACKCHANNEL = re.compile(r"^\W*(?:mm+|mm-hmm|uh-huh|hmm|um+|uh+|yeah|yep|okay|ok|right)\W*$", re.IGNORECASE)
+
+
+def names_in_meeting(doc: DocumentContext) -> dict[str, str]:
+    """First names people go by in a meeting whose speakers are labelled otherwise (by role,
+    "Speaker 1", "SPEAKER_00"), each with the label it belongs to. Evidence: a speaker saying
+    "I'm Nathan" (3 votes), and the first other speaker to answer, within three lines and with
+    more than "Mm." or "Yeah.", a line that calls someone by that name (1 vote). A name is
+    kept with at least 3 votes and three times the votes of any other label. Only proper
+    names count: written with a capital inside a sentence somewhere, and never in lower case
+    ("Yep?" is no one; "Euros" is said in lower case nowhere, but nobody answers to it)."""
+    if doc.kind != "meeting":
+        return {}
+    labels = [speaker_of(line) for line in doc.lines]
+    said = [line.split(":", 1)[1] if label else line for line, label in zip(doc.lines, labels, strict=True)]
+    text = " ".join(said)
+    lower = set(re.findall(r"\b[a-z]+\b", text))
+    inside = set(re.findall(r"(?<=[a-z,] )([A-Z][a-z]+)", text))
+    label_words = {w.lower() for label in labels if label for w in re.findall(r"[^\W\d_]+", label)}
+
+    def proper(name: str) -> bool:
+        return name in inside and name.lower() not in lower and name.lower() not in label_words
+
+    votes: dict[str, dict[str, int]] = {}
+    for n, (label, words) in enumerate(zip(labels, said, strict=True)):
+        if not label:
+            continue
+        for name in (m.group(1) for m in _INTRODUCTION.finditer(words) if proper(m.group(1))):
+            votes.setdefault(name, {})[label] = votes.get(name, {}).get(label, 0) + 3
+        called = next((m.group(1) for pattern in _CALLED for m in pattern.finditer(words) if proper(m.group(1))),
+                      None)
+        if called is None:
+            continue
+        for reply, reply_words in zip(labels[n + 1:n + 4], said[n + 1:n + 4], strict=True):
+            if reply and reply != label and not _BACKCHANNEL.match(reply_words):
+                votes.setdefault(called, {})[reply] = votes.get(called, {}).get(reply, 0) + 1
+                break
+    names = {}
+    for name, by_label in votes.items():
+        ranked = sorted(by_label.values(), reverse=True) + [0]
+        if ranked[0] >= 3 and ranked[0] >= 3 * ranked[1]:
+            names[name] = max(by_label, key=by_label.__getitem__)
+    return names
+
+
 def addressee(doc: DocumentContext, line_number: int, *, by_reply: bool = True,
               last_line: int | None = None) -> str | None:
     """Who a meeting line spoken to "you" is addressed to: another speaker named in it (by
@@ -149,6 +202,9 @@ def addressee(doc: DocumentContext, line_number: int, *, by_reply: bool = True,
                 named.append(label)
     if not named:
         named = _named_by_initials(said, others)
+    if not named:  # "Nathan, I'd like you to …" where Nathan speaks as the Industrial Designer
+        named = sorted({label for name, label in names_in_meeting(doc).items()
+                        if label != speaker and re.search(rf"\b{name}\b", said)})
     if len(named) == 1:
         return named[0]
     if named or not by_reply:
@@ -203,7 +259,9 @@ def stating_line(task: str, evidence_lines: list[int], doc: DocumentContext,
 
 def resolve_owner(owner_text: str, evidence_lines: list[int], doc: DocumentContext,
                   directory: PersonDirectory) -> tuple[str | None, str | None]:
-    """(owner as written, person id). "I" means the speaker of the cited line (or the sender).
+    """(owner as written, person id). "I" means the speaker of the cited line (or the sender);
+    a first name nobody on record has, but a speaker of the meeting goes by, means that speaker
+    (:func:`names_in_meeting`).
     In a meeting, work a speaker hands to "you", or to one other participant by name, is not
     the speaker's: when the model names the speaker (or nobody) for such a line, the owner is
     the person addressed (:func:`addressee`). The first cited line is the one that states the
@@ -223,7 +281,12 @@ def resolve_owner(owner_text: str, evidence_lines: list[int], doc: DocumentConte
         return None, None
     if text.lower() in _FIRST_PERSON:
         text = speaker or doc.author or text
-    return text, directory.resolve(text)
+    person = directory.resolve(text)
+    if person is None and doc.kind == "meeting" and re.fullmatch(r"[^\W\d_]+", text):
+        # a first name the speaker labels do not show ("Nathan" in a meeting labelled by role)
+        text = names_in_meeting(doc).get(text[:1].upper() + text[1:], text)
+        person = directory.resolve(text)
+    return text, person
 
 
 def _cited_turn(doc: DocumentContext, line_number: int, cited: set[int], speaker: str) -> tuple[int, int]:
@@ -325,15 +388,18 @@ def tidy_spoken_task(task: str) -> str:
     return tidy if len(tidy) >= 3 else task
 
 
-def without_vocative(task: str, owner: str | None) -> str:
+def without_vocative(task: str, owner: str | None, names: Mapping[str, str] | None = None) -> str:
     """``task`` without a leading address to its own owner ("Hannah, the screenshots for Zoë
     by Wednesday." owned by Hannah Brooks → "the screenshots for Zoë by Wednesday."; a role's
-    "Marketing, the user requirements." owned by Marketing Expert): words said to the owner,
-    not the work. An address to anyone else stays: it says something about the task."""
+    "Marketing, the user requirements." owned by Marketing Expert; "Nathan, …" owned by the
+    Industrial Designer whom ``names`` (:func:`names_in_meeting`) says Nathan is): words said
+    to the owner, not the work. An address to anyone else stays: it says something about the
+    task."""
     match = _ADDRESSED.match(task.strip())
     if not owner or not match or len(match.group(2)) < 3:
         return task
-    return match.group(2) if set(alias_key(match.group(1)).split()) <= set(alias_key(owner).split()) else task
+    address = (names or {}).get(match.group(1), match.group(1))
+    return match.group(2) if set(alias_key(address).split()) <= set(alias_key(owner).split()) else task
 
 
 # Work still to come, said in the sentence that states a task: a promise, a plan or a request.
@@ -411,7 +477,7 @@ def build_candidates(
                 reason = (f"taken from context line(s) {lines}, which the focus pass did not keep: a focused "
                           "passage asks only about its marked line")
         owner_text, owner_id = resolve_owner(item.owner, [n for n in [stated] if n] + lines, doc, directory)
-        task = without_vocative(item.task, owner_text)
+        task = without_vocative(item.task, owner_text, names_in_meeting(doc) if _ADDRESSED.match(item.task) else None)
         status = "open" if item.status == "done" and said_as_still_to_come(item.task, evidence) else item.status
         due_text = item.due.strip() if item.due and deadline_said(item.due, _deadline_source(lines, doc),
                                                                   doc.local_date) else None

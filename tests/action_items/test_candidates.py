@@ -17,6 +17,7 @@ from assistant_pipelines.candidates import (
     copied_example,
     drop_chunk_duplicates,
     ground,
+    names_in_meeting,
     resolve_owner,
     single_word,
     speaker_of,
@@ -456,6 +457,58 @@ def test_a_task_said_to_its_owner_loses_the_address(directory: PersonDirectory) 
     (row,) = build([item("Hannah, the screenshots for Zoë by Wednesday.", [1], owner="Hannah")],
                    meeting(lines), directory)
     assert (row["owner_person_id"], row["task"]) == ("hannah.brooks", "the screenshots for Zoë by Wednesday.")
+
+
+# A diarized recording: speakers are numbers, people call each other by name.
+DIARIZED = [
+    "Speaker 1: Hi all, I'm Dana, I run the platform team.",  # 1
+    "Speaker 2: Morning. I'm Omar.",  # 2
+    "Speaker 3: Hello.",  # 3
+    "Speaker 1: Thanks Omar. And welcome Ines, good to have you.",  # 4
+    "Speaker 3: Thanks, glad to be here.",  # 5
+    "Speaker 1: Ines, how did the load test go?",  # 6
+    "Speaker 2: Mm-hmm.",  # 7
+    "Speaker 3: Fine, the numbers are in the sheet.",  # 8
+    "Speaker 2: Did the dashboards hold up, Ines?",  # 9
+    "Speaker 3: They did, mostly.",  # 10
+    "Speaker 1: Great, thank you Ines.",  # 11
+    "Speaker 3: Sure.",  # 12
+    "Speaker 1: Omar, I'd like you to write the rollback runbook by Friday.",  # 13
+    "Speaker 1: And Yep, sorry, Kim will send the invoice.",  # 14
+    "Speaker 2: Okay?",  # 15
+    "Speaker 1: Paris? Paris is booked.",  # 16
+    "Speaker 3: Great.",  # 17
+]
+
+
+def test_names_people_go_by_are_learnt_from_introductions_and_answers() -> None:
+    """Dana and Omar say who they are (3 votes each); Ines is called by name and answers three
+    times (3 votes: the "Mm-hmm." between is no answer). "Yep" and "Paris" are each answered
+    once, Kim is named but not called: none of them is anyone."""
+    assert names_in_meeting(meeting(DIARIZED)) == {"Dana": "Speaker 1", "Omar": "Speaker 2", "Ines": "Speaker 3"}
+    assert names_in_meeting(email()) == {}
+
+
+def test_a_name_two_speakers_answer_to_is_nobodys() -> None:
+    lines = ["Speaker 1: Sam, can you check?", "Speaker 2: On it.", "Speaker 1: Sam, and the logs?",
+             "Speaker 3: Yes, done.", "Speaker 1: Thanks Sam.", "Speaker 2: No problem.",
+             "Speaker 1: Sam, last one?", "Speaker 3: Sure, I'll do it."]
+    assert names_in_meeting(meeting(lines)) == {}  # 2 votes each: a shared name, or a wrong guess
+
+
+def test_an_owner_named_by_a_name_the_labels_do_not_show_is_that_speaker(directory: PersonDirectory) -> None:
+    rows = build([item("Omar, I'd like you to write the rollback runbook by Friday.", [13], owner="Omar"),
+                  item("write the rollback runbook", [13], owner="Speaker 1"),  # the speaker: the one addressed
+                  item("send the invoice", [14], owner="Kim")], meeting(DIARIZED), directory)
+    assert [(r["owner_text"], r["task"]) for r in rows] == [
+        ("Speaker 2", "I'd like you to write the rollback runbook by Friday."),
+        ("Speaker 2", "write the rollback runbook"),
+        ("Kim", "send the invoice"),  # nobody answers to Kim: kept as the model wrote it
+    ]
+    # a name on record wins over the meeting's guess
+    directory.add(Person("omar.haddad", "Omar Haddad", emails=["omar@example.com"]))
+    (row,) = build([item("write the rollback runbook", [13], owner="Omar")], meeting(DIARIZED), directory)
+    assert (row["owner_text"], row["owner_person_id"]) == ("Omar", "omar.haddad")
 
 
 @pytest.mark.parametrize("task", [
