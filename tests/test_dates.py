@@ -181,3 +181,9 @@ def test_a_deadline_said_in_its_own_or_other_words_is_said(due: str, source: str
 ])
 def test_a_deadline_the_source_does_not_say_is_not_said(due: str, source: str) -> None:
     assert not deadline_said(due, source, WED)
+
+
+def test_a_deadline_in_another_language_said_as_written_is_said() -> None:
+    # the module resolves English only; a due copied from the source is still kept as text
+    assert deadline_said("bis Freitag", "Priya Nair: Ich schicke die Präsentation bis Freitag an Zoë.", WED)
+    assert resolve_due_date("bis Freitag", WED) is None
