@@ -129,13 +129,20 @@ _ACKNOWLEDGEMENT = re.compile(r"^(yep|yeah|yes|okay|ok|sure|alright|right|will d
 
 # A speaker introducing themselves ("I'm Nathan", "my name is Dana"), and a line that calls
 # someone by name ("Nathan, I'd like you to …", "thank you very much Nathan.", "… Nathan?").
-_INTRODUCTION = re.compile(r"(?i:\b(?:i'm|i am|my name is|my name's|call me))\s+([A-Z][a-z]+)\b")
+# A word of letters in any alphabet ("José", "Zoë"); whether it is written as a name is
+# checked in code (:func:`_name_shaped`), since ``re`` has no class for capital letters.
+_WORD = r"([^\W\d_]+)"
+_INTRODUCTION = re.compile(rf"(?i:\b(?:i'm|i am|my name is|my name's|call me))\s+{_WORD}")
 _CALLED = (
-    re.compile(r"^\s*(?:(?i:ok(?:ay)?|so|alright|right|and|well|um|uh)\W+)*([A-Z][a-z]+)\s*[,?!]"),
-    re.compile(r"(?:,|\b(?i:thanks|thank you)(?i: very much| so much)?,?)\s*([A-Z][a-z]+)\s*(?:[.?!]|$)"),
-    re.compile(r"\b([A-Z][a-z]+)\?"),
+    re.compile(rf"^\s*(?:(?i:ok(?:ay)?|so|alright|right|and|well|um|uh)\W+)*{_WORD}\s*[,?!]"),
+    re.compile(rf"(?:,|\b(?i:thanks|thank you)(?i: very much| so much)?,?)\s*{_WORD}\s*(?:[.?!]|$)"),
+    re.compile(rf"\b{_WORD}\?"),
 )
 _BACKCHANNEL = re.compile(r"^\W*(?:mm+|mm-hmm|uh-huh|hmm|um+|uh+|yeah|yep|okay|ok|right)\W*$", re.IGNORECASE)
+
+
+def _name_shaped(word: str) -> bool:
+    return len(word) >= 2 and word[0].isupper() and word[1:].islower()
 
 
 def names_in_meeting(doc: DocumentContext) -> dict[str, str]:
@@ -151,9 +158,11 @@ def names_in_meeting(doc: DocumentContext) -> dict[str, str]:
     labels = [speaker_of(line) for line in doc.lines]
     said = [line.split(":", 1)[1] if label else line for line, label in zip(doc.lines, labels, strict=True)]
     text = " ".join(said)
-    lower = set(re.findall(r"\b[a-z]+\b", text))
-    inside = set(re.findall(r"(?<=[a-z,] )([A-Z][a-z]+)", text))
-    label_words = {w.lower() for label in labels if label for w in re.findall(r"[^\W\d_]+", label)}
+    lower = {w for w in re.findall(_WORD, text) if w.islower()}
+    # capitalised after a lower-case letter or a comma: not merely the first word of a sentence
+    inside = {m.group(2) for m in re.finditer(rf"(?<=(\S)) {_WORD}", text)
+              if _name_shaped(m.group(2)) and (m.group(1) == "," or m.group(1).islower())}
+    label_words = {w.lower() for label in labels if label for w in re.findall(_WORD, label)}
 
     def proper(name: str) -> bool:
         return name in inside and name.lower() not in lower and name.lower() not in label_words

@@ -464,14 +464,14 @@ DIARIZED = [
     "Speaker 1: Hi all, I'm Dana, I run the platform team.",  # 1
     "Speaker 2: Morning. I'm Omar.",  # 2
     "Speaker 3: Hello.",  # 3
-    "Speaker 1: Thanks Omar. And welcome Ines, good to have you.",  # 4
+    "Speaker 1: Thanks Omar. And welcome Inés, good to have you.",  # 4
     "Speaker 3: Thanks, glad to be here.",  # 5
-    "Speaker 1: Ines, how did the load test go?",  # 6
+    "Speaker 1: Inés, how did the load test go?",  # 6
     "Speaker 2: Mm-hmm.",  # 7
     "Speaker 3: Fine, the numbers are in the sheet.",  # 8
-    "Speaker 2: Did the dashboards hold up, Ines?",  # 9
+    "Speaker 2: Did the dashboards hold up, Inés?",  # 9
     "Speaker 3: They did, mostly.",  # 10
-    "Speaker 1: Great, thank you Ines.",  # 11
+    "Speaker 1: Great, thank you Inés.",  # 11
     "Speaker 3: Sure.",  # 12
     "Speaker 1: Omar, I'd like you to write the rollback runbook by Friday.",  # 13
     "Speaker 1: And Yep, sorry, Kim will send the invoice.",  # 14
@@ -482,10 +482,10 @@ DIARIZED = [
 
 
 def test_names_people_go_by_are_learnt_from_introductions_and_answers() -> None:
-    """Dana and Omar say who they are (3 votes each); Ines is called by name and answers three
-    times (3 votes: the "Mm-hmm." between is no answer). "Yep" and "Paris" are each answered
+    """Dana and Omar say who they are (3 votes each); Inés is called by name and answers three
+    times (3 votes: the "Mm-hmm." between is no answer; her name's accent is no obstacle). "Yep" and "Paris" are each answered
     once, Kim is named but not called: none of them is anyone."""
-    assert names_in_meeting(meeting(DIARIZED)) == {"Dana": "Speaker 1", "Omar": "Speaker 2", "Ines": "Speaker 3"}
+    assert names_in_meeting(meeting(DIARIZED)) == {"Dana": "Speaker 1", "Omar": "Speaker 2", "Inés": "Speaker 3"}
     assert names_in_meeting(email()) == {}
 
 
