@@ -243,6 +243,9 @@ def build_extraction_asset(weeks: dg.PartitionsDefinition) -> dg.AssetsDefinitio
                 "from_model": len(model_rows),
                 "from_tickets": len(rows) - len(model_rows),
                 "quarantined": sum(1 for r in rows if r["quarantine_reason"]),
+                # the small model invents dues; only those the source says are kept (docs/extraction.md)
+                "dues_from_model": sum(1 for o in outcomes if o.result for i in o.result.action_items if i.due.strip()),
+                "dues_said": sum(1 for r in model_rows if r["due_text"]),
                 "preview": dg.MetadataValue.md("\n".join(
                     f"- {'~~' if r['quarantine_reason'] else ''}{r['task']}{'~~' if r['quarantine_reason'] else ''}"
                     f" — {r['owner_text'] or 'unassigned'}{', due ' + str(r['due_date']) if r['due_date'] else ''}"

@@ -104,6 +104,8 @@ class RealExtraction:
         self.directory = PersonDirectory()
         self.quarantined = 0
         self.model_items = 0
+        self.dues_given = 0  # items the model gave a due, as it answered
+        self.dues_said = 0  # accepted items whose due the source says (the others' is dropped)
 
     def __call__(self, doc: Any) -> list[Prediction]:
         source, context = _source_document(doc)
@@ -139,6 +141,8 @@ class RealExtraction:
         rows = drop_chunk_duplicates(rows)
         self.model_items += len(rows)
         self.quarantined += sum(1 for r in rows if r["quarantine_reason"])
+        self.dues_given += sum(1 for o in run.outcomes if o.result for i in o.result.action_items if i.due.strip())
+        self.dues_said += sum(1 for r in rows if r["due_text"] and r["quarantine_reason"] is None)
         return [Prediction(task=r["task"], owner=r["owner_text"], due=r["due_text"], confidence=r["confidence"],
                            evidence_lines=[int(n) for n in r["evidence_lines"].strip("[]").split(",") if n])
                 for r in rows if r["quarantine_reason"] is None]
@@ -201,6 +205,8 @@ def run_eval_command(args: argparse.Namespace, settings: Settings) -> int:
               f"{extraction.focus.threshold}")
     print(f"model items {extraction.model_items}, quarantined by the grounding rules {extraction.quarantined}; "
           f"{time.monotonic() - started:.0f} s in all")
+    print(f"due dates: the model gave {extraction.dues_given} items one; {extraction.dues_said} accepted items keep "
+          "one the source says (the rest were dropped as not said)")
     print(f"per-item file ({written} rows): {out}")
     if result.stopped:
         print(f"\nSTOPPED EARLY: {result.stopped}. The table covers the {len(result.outcomes)} documents "

@@ -13,7 +13,7 @@ import pytest
 from assistant_pipelines.evaluation.command import run_eval_command
 from assistant_pipelines.settings import load_settings
 from tests.conftest import rule_based_extraction
-from tests.fakes.openai_server import ErrorReply, FakeOpenAIServer
+from tests.fakes.openai_server import ChatReply, ErrorReply, FakeOpenAIServer, json_reply
 
 ROLES = {"A": "ID", "B": "PM", "C": "UI", "D": "ME"}
 TALK = [
@@ -92,6 +92,25 @@ def test_eval_prints_the_table_and_writes_every_item(data_dir, tmp_path, capsys,
     gold = [r for r in rows if r["kind"] == "gold"]
     assert len(gold) == 6 and len(predictions) == 6
     assert all(r["matched"] for r in predictions)
+
+
+def _inventing_dues(request: dict) -> ChatReply:
+    """The rule-based model, but giving every item the due "next week", as the embedded model
+    does; the fixture's lines say no deadline at all."""
+    reply = rule_based_extraction(request)
+    if request.get("logprobs"):
+        return reply
+    answer = json.loads(reply.content)
+    return json_reply({**answer, "action_items": [{**item, "due": "next week"} for item in answer["action_items"]]})
+
+
+def test_dues_the_source_does_not_say_are_dropped_and_counted(data_dir, tmp_path, capsys):
+    with FakeOpenAIServer(_inventing_dues) as server:
+        code, out, _, rows = _run(data_dir, tmp_path / "home", server, "off", capsys)
+    assert code == 0
+    assert "due dates: the model gave 6 items one; 0 accepted items keep one the source says" in out
+    predictions = [r for r in rows if r["kind"] == "prediction"]
+    assert len(predictions) == 6 and all(r["due"] is None for r in predictions)
 
 
 def test_short_meetings_are_cut_around_the_gold_and_evaluated_instead(data_dir, tmp_path, capsys):

@@ -17,7 +17,7 @@ from assistant_pipelines.partitions import weekly_partitions
 from assistant_pipelines.resources import LLMResource, TeamResource, WarehouseResource
 from assistant_pipelines.sensors.batch import llm_batch_sensor
 from assistant_pipelines.warehouse import open_warehouse
-from tests.fakes.openai_server import FakeOpenAIServer
+from tests.fakes.openai_server import ChatReply, FakeOpenAIServer, json_reply
 from tests.llm.conftest import extraction_model
 
 WEEK = "2026-10-05"
@@ -99,6 +99,32 @@ def test_sync_run_reports_calls_cost_latency_and_stores_summaries(url, tmp_path,
     by_task = {c["task"]: c for c in candidates}
     assert by_task["draft the kestrel rollout plan by Friday"]["evidence_text"].startswith("Mira: I'll draft")
     assert by_task["send the harbor budget draft tomorrow"]["document_id"] == "email-b"
+
+
+def _friday_for_everything(request: dict) -> ChatReply:
+    """``extraction_model`` giving every item the due "Friday", as the embedded model does."""
+    answer = json.loads(extraction_model(request).content)
+    if "documents" in answer:
+        return json_reply({"documents": [{**d, "action_items": [{**i, "due": "Friday"} for i in d["action_items"]]}
+                                         for d in answer["documents"]]})
+    return json_reply({**answer, "action_items": [{**i, "due": "Friday"} for i in answer["action_items"]]})
+
+
+def test_dues_the_source_does_not_say_are_dropped_and_counted(url, tmp_path):
+    with FakeOpenAIServer(_friday_for_everything) as server:
+        meta = metadata(materialize(url, server, tmp_path))
+    with open_warehouse(url) as wh:
+        dues = {r["task"]: (r["due_text"], r["due_date"]) for r in
+                wh.query("SELECT task, due_text, due_date FROM action_item_candidates")}
+    friday = ("Friday", datetime(2026, 10, 9).date())
+    assert dues == {
+        "draft the kestrel rollout plan by Friday": friday,
+        # two lines below Mira's "by Friday": near enough to be taken as said (the window's cost)
+        "review the budget": friday,
+        "send the harbor budget draft tomorrow": (None, None),  # the e-mail says Thursday
+        "renew the dock access badges this week": friday,  # "this week" is that Friday (dates.py)
+    }
+    assert (meta["dues_from_model"], meta["dues_said"]) == (4, 3)
 
 
 def test_budget_stop_is_reported_by_metadata_and_check(url, tmp_path):
