@@ -230,7 +230,7 @@ def _add_months(day: date, months: int) -> date:
 # "this Friday" and "Friday" are one deadline.
 _DEADLINE_FILLER = frozenset({
     "by", "before", "until", "till", "til", "due", "on", "at", "the", "no", "later", "than", "latest",
-    "sometime", "some", "time", "of", "in", "within", "a", "an", "to", "for", "this", "coming"})
+    "sometime", "some", "time", "of", "in", "within", "a", "an", "to", "for", "this", "coming", "as"})
 _ABBREVIATION = {"eod": "end day", "eow": "end week", "eom": "end month", "cob": "close business",
                  "asap": "soon possible", "tmrw": "tomorrow", "tmr": "tomorrow", "tomorow": "tomorrow"}
 
@@ -246,10 +246,14 @@ _FULL_NAME = {**_full_names(_WEEKDAYS), **_full_names(_MONTHS)}
 _DIGIT_WORDS = {w: str(n) for w, n in _NUMBER_WORDS.items() if " " not in w and w not in {"a", "an"}}
 _DEADLINE_TOKEN = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,4}[/.]\d{1,2}(?:[/.]\d{2,4})?|[^\W_]+")  # "2026-10-14", "4/8", "14.10.2026"
 # Words a deadline phrase can hang on: a phrase of the source is tried as a date only if it
-# holds one of them.
+# holds one of them. Of numbers, only a day of the month ("14", "14th") or a date ("4/8",
+# "2026-10-14"): an e-mail of figures would otherwise mean thousands of phrases to try.
 _DATE_ANCHOR = re.compile(
-    r"^(?:\d.*|" + "|".join(sorted({*_WEEKDAYS, *_MONTHS}, key=len, reverse=True))
+    r"^(?:(?:[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?|\d{4}-\d{1,2}-\d{1,2}|\d{1,4}[/.]\d{1,2}(?:[/.]\d{2,4})?|"
+    + "|".join(sorted({*_WEEKDAYS, *_MONTHS}, key=len, reverse=True))
     + r"|today|tonight|tomorrow|yesterday|weeks?|months?|days?|fortnight|eod|eow|eom|cob|meeting|standup)$")
+# At most this many phrases of one source are tried as dates (each may go through dateparser).
+MAX_DATE_PHRASES = 200
 
 
 def _deadline_words(text: str) -> list[str]:
@@ -271,9 +275,9 @@ def deadline_said(due: str, source: str, said_on: date) -> bool:
     was taken from): every word of it that names a time is there ("by the end of the month"
     says "end of month", "in two weeks" says "2 weeks"), or a phrase of ``source`` means the
     same date ("by Friday" says "end of the week"; "Oct 14" says "2026-10-14"). Told "do not
-    invent dates", the 1.5B model still wrote "next week" or "Friday" for 127 of 142 items on
-    the AMI meetings whose lines say no deadline at all; an invented date makes an item overdue
-    in every report that follows. A deadline the model translated ("Friday" for "Freitag") is
+    invent dates", the 1.5B model gave a due to all 142 of its items on the AMI meetings, and
+    125 of them ("next week" 95 times, "Friday" 20) are said nowhere near the item; an invented
+    date makes an item overdue in every report that follows. A deadline the model translated ("Friday" for "Freitag") is
     not said: the prompt asks for it as it is said."""
     wanted = {w for w in _deadline_words(due) if w not in _DEADLINE_FILLER}
     if not wanted:
@@ -285,11 +289,18 @@ def deadline_said(due: str, source: str, said_on: date) -> bool:
     if meant is None:
         return False
     plain = _DEADLINE_TOKEN.findall(source.lower())
+    tried: set[str] = set()
     for i, word in enumerate(plain):
         if not _DATE_ANCHOR.match(word):
             continue
         for start in range(max(0, i - 3), i + 1):
             for end in range(i + 1, min(len(plain), start + 5) + 1):
-                if resolve_due_date(" ".join(plain[start:end]), said_on) == meant:
+                phrase = " ".join(plain[start:end])
+                if phrase in tried:
+                    continue
+                if len(tried) >= MAX_DATE_PHRASES:
+                    return False  # the words did not match and the source is mostly dates: not said
+                tried.add(phrase)
+                if resolve_due_date(phrase, said_on) == meant:
                     return True
     return False

@@ -187,3 +187,13 @@ def test_a_deadline_in_another_language_said_as_written_is_said() -> None:
     # the module resolves English only; a due copied from the source is still kept as text
     assert deadline_said("bis Freitag", "Priya Nair: Ich schicke die Präsentation bis Freitag an Zoë.", WED)
     assert resolve_due_date("bis Freitag", WED) is None
+
+
+def test_a_source_full_of_dates_is_read_only_so_far() -> None:
+    """Each phrase tried as a date may go through dateparser; an e-mail of figures and dates
+    would take seconds per item. Past ``MAX_DATE_PHRASES`` phrases the due counts as not said
+    (the words of a due said as it is written are still found, at any length)."""
+    filler = " ".join(f"item {n} shipped on the {n % 28 + 1}th, lot {n % 12 + 1}/{n % 28 + 1}." for n in range(400))
+    assert deadline_said("2026-10-14", "Deadline: Oct 14. " + filler, WED)
+    assert not deadline_said("2026-10-14", filler + " Deadline: Oct 14.", WED)
+    assert deadline_said("Oct 14", filler + " Deadline: Oct 14.", WED)  # the same words: found anyway

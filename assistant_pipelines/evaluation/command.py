@@ -205,8 +205,8 @@ def run_eval_command(args: argparse.Namespace, settings: Settings) -> int:
               f"{extraction.focus.threshold}")
     print(f"model items {extraction.model_items}, quarantined by the grounding rules {extraction.quarantined}; "
           f"{time.monotonic() - started:.0f} s in all")
-    print(f"due dates: the model gave {extraction.dues_given} items one; {extraction.dues_said} accepted items keep "
-          "one the source says (the rest were dropped as not said)")
+    print(f"due dates: the model gave {extraction.dues_given} of its items one; {extraction.dues_said} accepted "
+          "items keep one, said in the source (a due the source does not say is dropped)")
     print(f"per-item file ({written} rows): {out}")
     if result.stopped:
         print(f"\nSTOPPED EARLY: {result.stopped}. The table covers the {len(result.outcomes)} documents "

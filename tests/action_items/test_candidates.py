@@ -371,8 +371,8 @@ def test_an_unparsable_due_keeps_its_text_and_no_date(directory: PersonDirectory
 ])
 def test_a_due_the_source_does_not_say_near_the_item_is_dropped(directory: PersonDirectory, due: str,
                                                                cited: list[int], expected: tuple) -> None:
-    """The 1.5B model wrote "next week" or "Friday" for 127 of 142 AMI items whose lines say no
-    deadline; each would have been overdue in the reports that followed. The item stays."""
+    """The 1.5B model gave all 142 of its AMI items a due, 125 of them said nowhere near ("next
+    week" 95 times); each would have been overdue in the reports that followed. The item stays."""
     task = "Send the invoice to ACME" if cited == [7] else "Fix the pricing page"
     (row,) = build([item(task, cited, owner="Marcus", due=due)], meeting(), directory)
     assert (row["due_text"], row["due_date"], row["quarantine_reason"]) == (*expected, None)

@@ -108,7 +108,7 @@ def test_dues_the_source_does_not_say_are_dropped_and_counted(data_dir, tmp_path
     with FakeOpenAIServer(_inventing_dues) as server:
         code, out, _, rows = _run(data_dir, tmp_path / "home", server, "off", capsys)
     assert code == 0
-    assert "due dates: the model gave 6 items one; 0 accepted items keep one the source says" in out
+    assert "due dates: the model gave 6 of its items one; 0 accepted items keep one, said in the source" in out
     predictions = [r for r in rows if r["kind"] == "prediction"]
     assert len(predictions) == 6 and all(r["due"] is None for r in predictions)
 
