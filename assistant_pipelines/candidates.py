@@ -190,12 +190,13 @@ def names_in_meeting(doc: DocumentContext) -> dict[str, str]:
 
 
 def addressee(doc: DocumentContext, line_number: int, *, by_reply: bool = True,
-              last_line: int | None = None) -> str | None:
+              last_line: int | None = None, names: Mapping[str, str] | None = None) -> str | None:
     """Who a meeting line spoken to "you" is addressed to: another speaker named in it (by
     full label, or by a word only their label has: "marketing, you'll look at trends"), else
     the other speaker who answers it briefly within the next two lines ("Yep.", "Evaluation,
     okay."). Work said over several lines of one turn, up to ``last_line``, is answered after
-    its last line. None if unsure."""
+    its last line. A first name the meeting's ``names`` (:func:`names_in_meeting`, read from
+    ``doc`` when not given) give a speaker names that speaker. None if unsure."""
     last = max(line_number, last_line or line_number)
     line = doc.lines[line_number - 1]
     speaker = speaker_of(line)
@@ -212,7 +213,8 @@ def addressee(doc: DocumentContext, line_number: int, *, by_reply: bool = True,
     if not named:
         named = _named_by_initials(said, others)
     if not named:  # "Nathan, I'd like you to …" where Nathan speaks as the Industrial Designer
-        named = sorted({label for name, label in names_in_meeting(doc).items()
+        known = names if names is not None else names_in_meeting(doc)
+        named = sorted({label for name, label in known.items()
                         if label != speaker and re.search(rf"\b{name}\b", said)})
     if len(named) == 1:
         return named[0]
@@ -267,10 +269,10 @@ def stating_line(task: str, evidence_lines: list[int], doc: DocumentContext,
 
 
 def resolve_owner(owner_text: str, evidence_lines: list[int], doc: DocumentContext,
-                  directory: PersonDirectory) -> tuple[str | None, str | None]:
+                  directory: PersonDirectory, names: Mapping[str, str] | None = None) -> tuple[str | None, str | None]:
     """(owner as written, person id). "I" means the speaker of the cited line (or the sender);
     a first name nobody on record has, but a speaker of the meeting goes by, means that speaker
-    (:func:`names_in_meeting`).
+    (``names``: :func:`names_in_meeting`, read from ``doc`` when not given).
     In a meeting, work a speaker hands to "you", or to one other participant by name, is not
     the speaker's: when the model names the speaker (or nobody) for such a line, the owner is
     the person addressed (:func:`addressee`). The first cited line is the one that states the
@@ -285,7 +287,7 @@ def resolve_owner(owner_text: str, evidence_lines: list[int], doc: DocumentConte
         first, last = _cited_turn(doc, evidence_lines[0], set(evidence_lines), speaker)
         turn = " ".join(x.split(":", 1)[-1] for x in doc.lines[first - 1:last])
         spoken_to = bool(_SECOND_PERSON.search(_FILLER_YOU.sub(" ", turn)))
-        text = addressee(doc, evidence_lines[0], by_reply=spoken_to, last_line=last) or text
+        text = addressee(doc, evidence_lines[0], by_reply=spoken_to, last_line=last, names=names) or text
     if not text:
         return None, None
     if text.lower() in _FIRST_PERSON:
@@ -293,7 +295,8 @@ def resolve_owner(owner_text: str, evidence_lines: list[int], doc: DocumentConte
     person = directory.resolve(text)
     if person is None and doc.kind == "meeting" and re.fullmatch(r"[^\W\d_]+", text):
         # a first name the speaker labels do not show ("Nathan" in a meeting labelled by role)
-        text = names_in_meeting(doc).get(text[:1].upper() + text[1:], text)
+        known = names if names is not None else names_in_meeting(doc)
+        text = known.get(text[:1].upper() + text[1:], text)
         person = directory.resolve(text)
     return text, person
 
@@ -461,6 +464,7 @@ def build_candidates(
     confidence is at most the judge's P(yes) for their line (the small model says 1.0 to
     nearly everything, docs/quality.md)."""
     rows = []
+    names = names_in_meeting(doc) if items else {}  # read once per answer: it reads the whole meeting
     # a roll call's parts go last, so work also reported on its own keeps that item (and its due)
     split = [split_roll_call(_without_line_label(i, doc), doc) for i in items]
     reported = [parts[0] for parts in split if len(parts) == 1] + [p for parts in split if len(parts) > 1 for p in parts]
@@ -485,8 +489,8 @@ def build_candidates(
             if reason is None and not kept:
                 reason = (f"taken from context line(s) {lines}, which the focus pass did not keep: a focused "
                           "passage asks only about its marked line")
-        owner_text, owner_id = resolve_owner(item.owner, [n for n in [stated] if n] + lines, doc, directory)
-        task = without_vocative(item.task, owner_text, names_in_meeting(doc) if _ADDRESSED.match(item.task) else None)
+        owner_text, owner_id = resolve_owner(item.owner, [n for n in [stated] if n] + lines, doc, directory, names)
+        task = without_vocative(item.task, owner_text, names)
         status = "open" if item.status == "done" and said_as_still_to_come(item.task, evidence) else item.status
         due_text = item.due.strip() if item.due and deadline_said(item.due, _deadline_source(lines, doc),
                                                                   doc.local_date) else None
