@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from assistant_pipelines.dates import deadline_said, resolve_due_date
+from assistant_pipelines.dates import deadline_said, only_a_date, resolve_due_date
 from assistant_pipelines.ingest.rows import short_hash
 from assistant_pipelines.llm.prompts import prompt_examples
 from assistant_pipelines.llm.schema import ExtractedActionItem
@@ -390,6 +390,17 @@ def single_word(task: str) -> bool:
     return bool(letters) and spaced and len(re.findall(r"[^\W_]+", task)) == 1
 
 
+def schedule_entry(task: str) -> bool:
+    """A milestone and its date, as a plan e-mail lists them ("Code freeze: Friday 16
+    October", "Release: Wednesday 28 October"): a date on a schedule, not work someone is to
+    do. The demo's embedded model made each one an item owned by the plan's reader, overdue
+    once the date passed. "Go/no-go: Tuesday 27 October (I'll send the invite)" says more than
+    a date, and "Load-test numbers: José" hands out work: both stay. A date alone ("Friday 16
+    October", what is left when the milestone was read as a line's label) is no work either."""
+    match = re.match(r"^\s*([^:]{2,60}):\s+(\S.*?)\s*[.!]?\s*$", task)
+    return only_a_date(match.group(2) if match else task)
+
+
 def tidy_spoken_task(task: str) -> str:
     """``task`` without the hesitations of speech ("put the minutes of this uh this meeting"
     → "put the minutes of this meeting"); unchanged when nothing would be left."""
@@ -480,6 +491,8 @@ def build_candidates(
             reason = f"copied from the prompt's example {example!r}, not from the source"
         if reason is None and single_word(item.task):
             reason = f"the task {item.task.strip()!r} is a single word: it names no work to do"
+        if reason is None and schedule_entry(item.task):
+            reason = f"the task {item.task.strip()!r} is a date on a schedule, not work someone is to do"
         confidence = float(item.confidence)
         if focus_scores:
             kept = [n for n in lines if n in focus_scores]

@@ -225,6 +225,22 @@ def _add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+# -- a date and nothing else ------------------------------------------------------------------
+_DATE_PART = re.compile(
+    r"(?i)^(?:" + "|".join(sorted({*_WEEKDAYS, *_MONTHS}, key=len, reverse=True))
+    + r"|\d{1,4}(?:st|nd|rd|th)?|\d{1,2}[:.]\d{2}(?:am|pm)?|\d{1,4}[/.-]\d{1,2}(?:[/.-]\d{2,4})?|am|pm|noon"
+    r"|today|tomorrow|utc|gmt|cet|cest|[ecmp][sd]t)$")
+_DATE_GLUE = frozenset({"at", "on", "the", "of", "by", "from", "to", "until", "-", "–"})
+
+
+def only_a_date(text: str) -> bool:
+    """Whether ``text`` is a date or time and nothing else ("Wednesday 28 October",
+    "Tue 27 Oct, 14:00 CET", "2026-10-16"): what a schedule lists against a milestone."""
+    words = [w.strip(".") for w in re.findall(r"[\w:/.–-]+", text.replace(",", " ")) if w.strip(".")]
+    dated = [w for w in words if w.lower() not in _DATE_GLUE]
+    return bool(dated) and all(_DATE_PART.match(w) for w in dated)
+
+
 # -- is a deadline said in the source? ------------------------------------------------------
 # Words that carry no deadline of their own: "by Friday" and "Friday", "the 14th" and "14th",
 # "this Friday" and "Friday" are one deadline.

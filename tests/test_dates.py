@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant_pipelines.dates import MAX_DAYS_AWAY, deadline_said, resolve_due_date
+from assistant_pipelines.dates import MAX_DAYS_AWAY, deadline_said, only_a_date, resolve_due_date
 
 # The week of Monday 5 to Sunday 11 October 2026.
 MON, TUE, WED, THU, FRI, SAT, SUN = (date(2026, 10, 5) + timedelta(days=i) for i in range(7))
@@ -197,3 +197,12 @@ def test_a_source_full_of_dates_is_read_only_so_far() -> None:
     assert deadline_said("2026-10-14", "Deadline: Oct 14. " + filler, WED)
     assert not deadline_said("2026-10-14", filler + " Deadline: Oct 14.", WED)
     assert deadline_said("Oct 14", filler + " Deadline: Oct 14.", WED)  # the same words: found anyway
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Wednesday 28 October", True), ("Tue 27 Oct, 14:00 CET", True), ("2026-10-16", True),
+    ("on the 14th", True), ("9:30am", True),
+    ("Zoë, Wednesday", False), ("Friday, if the backup window allows", False), ("the", False), ("", False),
+])
+def test_only_a_date(text: str, expected: bool) -> None:
+    assert only_a_date(text) is expected

@@ -19,6 +19,7 @@ from assistant_pipelines.candidates import (
     ground,
     names_in_meeting,
     resolve_owner,
+    schedule_entry,
     single_word,
     speaker_of,
     stating_line,
@@ -527,6 +528,40 @@ def test_a_single_word_task_is_quarantined(directory: PersonDirectory, task: str
     (row,) = build([item(task, [4])], meeting(["Marcus: Pricing! Zoë, Презентация."] * 4), directory)
     assert row["task"].strip(" ,.!") == task.strip(" ,.!")  # a spoken task loses its trailing comma
     assert row["quarantine_reason"] == f"the task {row['task']!r} is a single word: it names no work to do"
+
+
+@pytest.mark.parametrize(("task", "entry"), [
+    ("Code freeze: Friday 16 October", True),  # the demo's plan e-mail, made an item by the model
+    ("Release: Wednesday 28 October.", True),
+    ("Launch: 2026-10-16", True),
+    ("Friday 16 October", True),  # a date alone
+    ("Standup: 9:30 CET", True),
+    ("Go/no-go: Tuesday 27 October, 14:00 (I'll send the invite)", False),  # says more than a date
+    ("Load-test numbers: José", False),  # hands out work
+    ("Release notes, full draft: Zoë, Wednesday", False),
+    ("Accept the go/no-go meeting on Tuesday 27 October at 14:00", False),  # a time's colon is no label's
+    ("Send the deck by Friday 16 October", False),
+])
+def test_a_milestone_and_its_date_is_a_schedule_entry(task: str, entry: bool) -> None:
+    assert schedule_entry(task) is entry
+
+
+def test_a_schedule_entry_is_quarantined(directory: PersonDirectory) -> None:
+    lines = ["Hi all, the dates for Harbor 2.0:", "Code freeze: Friday 16 October", "Release: Wednesday 28 October"]
+    doc = DocumentContext("email:plan", "email", lines, datetime(2026, 10, 7, 15, tzinfo=UTC), WEDNESDAY,
+                          date(2026, 10, 5), "Priya Nair", "Harbor 2.0 plan & dates")
+    rows = build([item("Code freeze: Friday 16 October", [2], owner="José", due="Friday 16 October"),
+                  item("Release: Wednesday 28 October", [3], owner="José")], doc, directory)
+    # "Code freeze:" starts its line as a speaker's label would, and is read as one: the date is left
+    assert [r["quarantine_reason"] for r in rows] == [
+        "the task 'Friday 16 October' is a date on a schedule, not work someone is to do",
+        "the task 'Wednesday 28 October' is a date on a schedule, not work someone is to do"]
+    bulleted = ["Dates:", "- Code freeze: Friday 16 October"]  # a bullet: no label to read
+    (row,) = build([item("Code freeze: Friday 16 October", [2], owner="José")],
+                   DocumentContext("email:plan2", "email", bulleted, doc.occurred_at, WEDNESDAY, date(2026, 10, 5),
+                                   "Priya Nair"), directory)
+    assert row["quarantine_reason"] == ("the task 'Code freeze: Friday 16 October' is a date on a schedule, "
+                                        "not work someone is to do")
 
 
 @pytest.mark.parametrize("task", ["Fix CI", "Call Bob", "資料を送る", "re-run the build", "ship v2"])
