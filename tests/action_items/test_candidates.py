@@ -484,8 +484,8 @@ DIARIZED = [
 
 def test_names_people_go_by_are_learnt_from_introductions_and_answers() -> None:
     """Dana and Omar say who they are (3 votes each); Inés is called by name and answers three
-    times (3 votes: the "Mm-hmm." between is no answer; her name's accent is no obstacle). "Yep" and "Paris" are each answered
-    once, Kim is named but not called: none of them is anyone."""
+    times (3 votes: the "Mm-hmm." between is no answer; her name's accent is no obstacle).
+    "Yep" and "Paris" are each answered once, Kim is named but not called: none is anyone."""
     assert names_in_meeting(meeting(DIARIZED)) == {"Dana": "Speaker 1", "Omar": "Speaker 2", "Inés": "Speaker 3"}
     assert names_in_meeting(email()) == {}
 

@@ -121,7 +121,7 @@ def test_dues_the_source_does_not_say_are_dropped_and_counted(url, tmp_path):
         "draft the kestrel rollout plan by Friday": friday,
         # two lines below Mira's "by Friday": near enough to be taken as said (the window's cost)
         "review the budget": friday,
-        "send the harbor budget draft tomorrow": (None, None),  # the e-mail says Thursday
+        "send the harbor budget draft tomorrow": (None, None),  # "tomorrow" from Wednesday: Thursday
         "renew the dock access badges this week": friday,  # "this week" is that Friday (dates.py)
     }
     assert (meta["dues_from_model"], meta["dues_said"]) == (4, 3)
