@@ -215,7 +215,7 @@ def addressee(doc: DocumentContext, line_number: int, *, by_reply: bool = True,
     if not named:  # "Nathan, I'd like you to …" where Nathan speaks as the Industrial Designer
         known = names if names is not None else names_in_meeting(doc)
         named = sorted({label for name, label in known.items()
-                        if label != speaker and re.search(rf"\b{name}\b", said)})
+                        if label != speaker and re.search(rf"\b{re.escape(name)}\b", said)})
     if len(named) == 1:
         return named[0]
     if named or not by_reply:

@@ -259,6 +259,7 @@ def _full_names(table: dict[str, int]) -> dict[str, str]:
 
 
 _FULL_NAME = {**_full_names(_WEEKDAYS), **_full_names(_MONTHS)}
+_PLURAL_UNITS = frozenset({"minutes", "hours", "days", "weeks", "months", "years", "mins", "hrs"})
 _DIGIT_WORDS = {w: str(n) for w, n in _NUMBER_WORDS.items() if " " not in w and w not in {"a", "an"}}
 _DEADLINE_TOKEN = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,4}[/.]\d{1,2}(?:[/.]\d{2,4})?|[^\W_]+")  # "2026-10-14", "4/8", "14.10.2026"
 # Words a deadline phrase can hang on: a phrase of the source is tried as a date only if it
@@ -280,7 +281,7 @@ def _deadline_words(text: str) -> list[str]:
             word = _DIGIT_WORDS.get(word, word)
             if word in _FULL_NAME:  # "Thu" is "Thursday", "Oct" is "October"
                 word = _FULL_NAME[word]
-            elif len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+            elif word in _PLURAL_UNITS:
                 word = word[:-1]  # "two weeks" and "2 week"
             words.append(word)
     return words

@@ -158,6 +158,7 @@ def test_never_a_date_more_than_400_days_away_and_never_a_crash(text: str, said_
     ("2 weeks", "in two weeks' time"),
     ("early next week", "I'll have it early next week."),
     ("when legal signs off", "once more: when legal signs off, we ship"),
+    ("before this release", "I'll do it before the release."),  # an event: no date to compare
     ("tomorrow", "Tomorrow morning, first thing."),
     # not the same words, the same date (said on Wednesday 2026-10-07)
     ("end of the week", "I'll do it by Friday."),
