@@ -13,6 +13,10 @@ Prints one table per question the issue asks:
    e-mail a request versus packed; tokens counted with SmolLM2's BPE tokenizer.
 5. The embedded llama.cpp path: our backend's tokens/s next to a direct ``llama_cpp.Llama``
    call on the same prompts, and llama.cpp's own internal timings.
+6. The code after the model (``candidates.build_candidates``: grounding, owners, due dates) on
+   the AMI meetings in ``../shared/data`` with simulated answers, per kind of owner and due, and
+   on an e-mail of figures: items a second. The rules that read the whole meeting (the names
+   people go by) or try phrases as dates (a due not said in the same words) cost the most.
 
 Options: ``--help``. Fictional documents only; nothing is written outside a temporary folder.
 """
@@ -356,6 +360,80 @@ def print_local_table(results: list[Any]) -> None:
 
 
 # --------------------------------------------------------------------------- main
+# --------------------------------------------------------------------------- code after the model
+def _simulated_items(lines: list[str], owner: Callable[[str], str], due: str) -> list[Any]:
+    """One item on every 10th line a speaker says, its task the line's first 12 words."""
+    from assistant_pipelines.candidates import speaker_of
+    from assistant_pipelines.llm.schema import ExtractedActionItem
+
+    items = []
+    for number, line in enumerate(lines, 1):
+        label = speaker_of(line)
+        if label and number % 10 == 0:
+            words = line.split(":", 1)[1].split()[:12]
+            if len(words) >= 2:
+                items.append(ExtractedActionItem(task=" ".join(words), owner=owner(label), due=due, status="open",
+                                                 priority="normal", confidence=0.9, evidence_lines=[number]))
+    return items
+
+
+def _build_per_answer(doc: Any, items: list[Any], per_answer: int = 8) -> int:
+    from assistant_pipelines.candidates import build_candidates
+    from assistant_pipelines.people import PersonDirectory
+
+    directory = PersonDirectory()
+    for start in range(0, len(items), per_answer):
+        build_candidates(items[start:start + per_answer], doc, chunk_index=start, first_line=1,
+                         last_line=len(doc.lines), directory=directory, model="bench", prompt_version="bench",
+                         input_hash="bench")
+    return len(items)
+
+
+def rules_rows(data: Path, say: Callable[[str], None]) -> tuple[list[dict[str, Any]], str]:
+    from assistant_pipelines.candidates import DocumentContext
+    from assistant_pipelines.evaluation.datasets import load_ami
+
+    path = data / "ami_meetings.jsonl"
+    if not path.exists():
+        return [], f"no {path}: section skipped"
+    said_on = datetime(2026, 10, 7, 10, tzinfo=UTC)
+    docs = [DocumentContext(m.id, "meeting", m.lines(), said_on, said_on.date(), said_on.date(), None)
+            for m in load_ami(path)]
+    cases: list[tuple[str, Callable[[str], str], str]] = [
+        ("owner a speaker label, no due", lambda label: label, ""),
+        ("owner a first name no label shows (names read)", lambda label: "Nathan", ""),
+        ("due 'next week', said nowhere (words, then dates)", lambda label: label, "next week"),
+        ("due '2026-10-14', said nowhere (dates tried)", lambda label: label, "2026-10-14"),
+    ]
+    rows = []
+    _build_per_answer(docs[0], _simulated_items(docs[0].lines, lambda label: label, "2026-10-14"))  # imports, warm-up
+    for name, owner, due in cases:
+        say(f"{name} on {len(docs)} meetings")
+        started = time.perf_counter()
+        items = sum(_build_per_answer(doc, _simulated_items(doc.lines, owner, due)) for doc in docs)
+        rows.append({"case": f"AMI, {name}", "items": items, "seconds": time.perf_counter() - started})
+    figures = [f"Lot {n}: {n * 37 % 9000} units shipped 4/{n % 28 + 1}, invoice {n * 53 % 100000} due the {n % 28 + 1}th"
+               for n in range(300)]
+    email = DocumentContext("bench:figures", "email", ["Please check the shipments below.", *figures], said_on,
+                            said_on.date(), said_on.date(), "Ops", "Shipments")
+    from assistant_pipelines.llm.schema import ExtractedActionItem
+
+    asks = [ExtractedActionItem(task="check the shipments", owner="", due="2026-11-30", status="open",
+                                priority="normal", confidence=0.9, evidence_lines=[1]) for _ in range(20)]
+    started = time.perf_counter()
+    rows.append({"case": "e-mail of 300 lines of figures, due said nowhere", "items": _build_per_answer(email, asks),
+                 "seconds": time.perf_counter() - started})
+    return rows, "simulated answers, no model"
+
+
+def print_rules_table(rows: list[dict[str, Any]]) -> None:
+    print(f"{'case':<62} {'items':>6} {'seconds':>8} {'items/s':>8} {'ms/item':>8}")
+    for row in rows:
+        rate = row["items"] / row["seconds"] if row["seconds"] else float("inf")
+        print(f"{row['case']:<62} {row['items']:>6} {row['seconds']:>8.2f} {rate:>8.0f} "
+              f"{1000 * row['seconds'] / max(1, row['items']):>8.2f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.extraction", description=__doc__.split("\n\n")[0])
     parser.add_argument("--docs", type=int, default=1000, help="documents per throughput run (default 1000)")
@@ -368,7 +446,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--local-model", default="smollm2", help="smollm2 | qwen | a GGUF path | none")
     parser.add_argument("--threads", default="1,2", help="llama.cpp thread counts to measure (default 1,2)")
     parser.add_argument("--local-tokens", type=int, default=48, help="max tokens per local answer (default 48)")
-    parser.add_argument("--skip", default="", help="comma list of sections to skip: throughput,overhead,local")
+    parser.add_argument("--skip", default="",
+                        help="comma list of sections to skip: throughput,overhead,local,rules")
     args = parser.parse_args(argv)
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
 
@@ -397,6 +476,11 @@ def main(argv: list[str] | None = None) -> int:
         results = local_rows(args.local_model, threads, args.local_tokens, say)
         print("\n5. Local model: our backend next to llama.cpp (same prompts, schema, threads; alternating)")
         print_local_table(results)
+    if "rules" not in skip:
+        rows, note = rules_rows(args.data, say)
+        print(f"\n6. The code after the model (build_candidates, 8 items an answer; {note})")
+        if rows:
+            print_rules_table(rows)
     return 0
 
 
