@@ -261,7 +261,8 @@ def _full_names(table: dict[str, int]) -> dict[str, str]:
 _FULL_NAME = {**_full_names(_WEEKDAYS), **_full_names(_MONTHS)}
 _PLURAL_UNITS = frozenset({"minutes", "hours", "days", "weeks", "months", "years", "mins", "hrs"})
 _DIGIT_WORDS = {w: str(n) for w, n in _NUMBER_WORDS.items() if " " not in w and w not in {"a", "an"}}
-_DEADLINE_TOKEN = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,4}[/.]\d{1,2}(?:[/.]\d{2,4})?|[^\W_]+")  # "2026-10-14", "4/8", "14.10.2026"
+# A word, or a date written with digits kept whole: "2026-10-14", "4/8", "14.10.2026".
+_DEADLINE_TOKEN = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,4}[/.]\d{1,2}(?:[/.]\d{2,4})?|[^\W_]+")
 # Words a deadline phrase can hang on: a phrase of the source is tried as a date only if it
 # holds one of them. Of numbers, only a day of the month ("14", "14th") or a date ("4/8",
 # "2026-10-14"): an e-mail of figures would otherwise mean thousands of phrases to try.
@@ -294,8 +295,9 @@ def deadline_said(due: str, source: str, said_on: date) -> bool:
     same date ("by Friday" says "end of the week"; "Oct 14" says "2026-10-14"). Told "do not
     invent dates", the 1.5B model gave a due to all 142 of its items on the AMI meetings, and
     125 of them ("next week" 95 times, "Friday" 20) are said nowhere near the item; an invented
-    date makes an item overdue in every report that follows. A deadline the model translated ("Friday" for "Freitag") is
-    not said: the prompt asks for it as it is said."""
+    date makes an item overdue in every report that follows. A deadline the model translated
+    ("Friday" for "Freitag") is not said: the prompt asks for it as it is said. At most
+    :data:`MAX_DATE_PHRASES` phrases are tried as dates."""
     wanted = {w for w in _deadline_words(due) if w not in _DEADLINE_FILLER}
     if not wanted:
         return False
