@@ -24,6 +24,7 @@ from assistant_pipelines.candidates import (
     DocumentContext,
     build_candidates,
     drop_chunk_duplicates,
+    due_counts,
     ticket_candidates,
 )
 from assistant_pipelines.llm.batch import submit_batch
@@ -221,6 +222,7 @@ def build_extraction_asset(weeks: dg.PartitionsDefinition) -> dg.AssetsDefinitio
         model_rows = [r for r in rows if r["origin"] == "llm"]
         grounded = sum(1 for r in model_rows if r["quarantine_reason"] is None)
         grounded_share = grounded / len(model_rows) if model_rows else 1.0
+        dues_given, dues_said = due_counts(outcomes, model_rows)
         if budget_reached:
             context.log.warning(f"the run's budget was reached ({budget_note}): {len(skipped)} chunks skipped; "
                                 "the next run picks them up")
@@ -244,8 +246,8 @@ def build_extraction_asset(weeks: dg.PartitionsDefinition) -> dg.AssetsDefinitio
                 "from_tickets": len(rows) - len(model_rows),
                 "quarantined": sum(1 for r in rows if r["quarantine_reason"]),
                 # the small model invents dues; only those the source says are kept (docs/extraction.md)
-                "dues_from_model": sum(1 for o in outcomes if o.result for i in o.result.action_items if i.due.strip()),
-                "dues_said": sum(1 for r in model_rows if r["due_text"]),
+                "dues_from_model": dues_given,
+                "dues_said": dues_said,
                 "preview": dg.MetadataValue.md("\n".join(
                     f"- {'~~' if r['quarantine_reason'] else ''}{r['task']}{'~~' if r['quarantine_reason'] else ''}"
                     f" — {r['owner_text'] or 'unassigned'}{', due ' + str(r['due_date']) if r['due_date'] else ''}"

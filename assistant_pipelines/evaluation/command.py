@@ -17,7 +17,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from assistant_pipelines.candidates import DocumentContext, build_candidates, drop_chunk_duplicates
+from assistant_pipelines.candidates import (
+    DocumentContext,
+    build_candidates,
+    drop_chunk_duplicates,
+    due_counts,
+)
 from assistant_pipelines.evaluation.datasets import (
     DatasetError,
     LabelledEmail,
@@ -141,8 +146,9 @@ class RealExtraction:
         rows = drop_chunk_duplicates(rows)
         self.model_items += len(rows)
         self.quarantined += sum(1 for r in rows if r["quarantine_reason"])
-        self.dues_given += sum(1 for o in run.outcomes if o.result for i in o.result.action_items if i.due.strip())
-        self.dues_said += sum(1 for r in rows if r["due_text"] and r["quarantine_reason"] is None)
+        given, said = due_counts(run.outcomes, rows)
+        self.dues_given += given
+        self.dues_said += said
         return [Prediction(task=r["task"], owner=r["owner_text"], due=r["due_text"], confidence=r["confidence"],
                            evidence_lines=[int(n) for n in r["evidence_lines"].strip("[]").split(",") if n])
                 for r in rows if r["quarantine_reason"] is None]

@@ -16,6 +16,7 @@ from assistant_pipelines.candidates import (
     build_candidates,
     copied_example,
     drop_chunk_duplicates,
+    due_counts,
     ground,
     names_in_meeting,
     resolve_owner,
@@ -377,6 +378,23 @@ def test_a_due_the_source_does_not_say_near_the_item_is_dropped(directory: Perso
     task = "Send the invoice to ACME" if cited == [7] else "Fix the pricing page"
     (row,) = build([item(task, cited, owner="Marcus", due=due)], meeting(), directory)
     assert (row["due_text"], row["due_date"], row["quarantine_reason"]) == (*expected, None)
+
+
+def test_due_counts_are_the_models_dues_and_the_accepted_items_keeping_one(directory: PersonDirectory) -> None:
+    answer = [item("Fix the pricing page", [4], due="Friday"), item("Book the venue for the offsite", [5],
+                                                                     due="next week"),
+              item("Renew the office lease", [4, 7], due="yesterday"), item("Send the deck", [8])]
+    rows = build(answer, meeting(), directory)
+    # Friday is said and kept; "next week" is dropped; "yesterday" is said but its item is
+    # quarantined (not grounded); the deck has no due
+    assert [(r["due_text"], bool(r["quarantine_reason"])) for r in rows] == [
+        ("Friday", False), (None, False), ("yesterday", True), (None, False)]
+
+    class Outcome:  # what due_counts reads of an extraction's ChunkOutcome
+        result = type("Result", (), {"action_items": answer})()
+
+    ticket = {**rows[0], "origin": "ticket"}
+    assert due_counts([Outcome()], [*rows, ticket]) == (3, 1)
 
 
 def test_an_emails_deadline_may_be_said_anywhere_in_it_or_in_its_subject(directory: PersonDirectory) -> None:
