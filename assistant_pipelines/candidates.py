@@ -363,6 +363,36 @@ def split_roll_call(item: ExtractedActionItem, doc: DocumentContext) -> list[Ext
 # know by Friday" is work), "er" and "mm" ("take her to the ER", "a 5 mm screw").
 _FILLER_SOUND = re.compile(r"(?<![\w'-])(?:uh|uhm|um|erm|hmm)(?![\w'-]),?\s*", re.IGNORECASE)
 _SAID_TWICE = re.compile(r"\b(\w+(?:\s+\w+)?)(?:\s+\1\b)+", re.IGNORECASE)
+_SAID_TWICE_PAUSED = re.compile(r"\b(\w+),\s+\1\b", re.IGNORECASE)  # "what, what requirements"
+# Words of talk, not of the work, where speech sets them off by commas or at either end of
+# the task ("fulfil, you know, what", "please come up with the prototype, okay, then", "…
+# emailed to you, I guess."). Inside a clause they can be the work: "let you know by Friday".
+_TALK = r"you know|I mean|I guess|I suppose|okay|OK|right|so|well|obviously|basically|actually|like I said"
+_TALK_SET_OFF = re.compile(rf"(?:^|,)\s*(?:{_TALK})\s*(?:,|$|(?=[.!?]))", re.IGNORECASE)
+_TALK_OPENING = re.compile(rf"^[\s,]*(?:(?:and|now|{_TALK})\s*,\s*)*(?:so\s+(?!that|far|much|many|long)\b)?", re.IGNORECASE)
+_VAGUE_TAIL = re.compile(r",?\s+(?:and stuff|and things like that|and so on|or whatever)(?=\s*[.!?]?\s*$)", re.IGNORECASE)
+# A word cut off and said again ("Y you are going", "with m some pilots", "get s
+# assignments"): a lone letter that opens the next word, or a lone lower-case letter that is
+# no word ("a", "i", "o") and names nothing ("5 m", "plan b", "option c" stay).
+_LONE_LETTER = re.compile(r"(?<![\w'-])([A-Za-z])\s+(?=([A-Za-z]))")
+_LETTER_NAMES_AFTER = frozenset({"plan", "option", "part", "item", "step", "phase", "type", "grade", "class",
+                                 "version", "section", "appendix", "vitamin", "column", "row", "size"})
+
+
+def _without_cut_off_letters(text: str) -> str:
+    def keep_or_drop(match: re.Match[str]) -> str:
+        letter, following = match.group(1), match.group(2)
+        before = text[:match.start()].split()
+        named = bool(before) and (before[-1][-1:].isdigit() or before[-1].lower() in _LETTER_NAMES_AFTER)
+        cut_off = letter.lower() == following.lower() or (letter.islower() and letter not in "aio")
+        return "" if cut_off and not named else match.group(0)
+
+    return _LONE_LETTER.sub(keep_or_drop, text)
+
+
+# A question word said, then said again after a word or two ("tell us what we what the
+# user's gonna want"): the restart is what was meant.
+_RESTART = re.compile(r"\b(what|how|where|when|which|who|why)\s+(?:(?!and\b|or\b|but\b)\w+\s+){1,2}(?=\1\b)", re.IGNORECASE)
 
 
 def copied_example(task: str, source: str) -> str | None:
@@ -406,6 +436,9 @@ def tidy_spoken_task(task: str) -> str:
     → "put the minutes of this meeting"); unchanged when nothing would be left."""
     tidy = _FILLER_SOUND.sub("", task)
     tidy = _SAID_TWICE.sub(r"\1", tidy)
+    tidy = _without_cut_off_letters(_RESTART.sub("", tidy))
+    tidy = _TALK_OPENING.sub("", _TALK_SET_OFF.sub(",", _VAGUE_TAIL.sub("", tidy)))
+    tidy = _SAID_TWICE.sub(r"\1", _SAID_TWICE_PAUSED.sub(r"\1", tidy))
     tidy = re.sub(r"\s+([,.!?])", r"\1", re.sub(r"\s{2,}", " ", tidy))
     tidy = re.sub(r",+(?=[,.!?])", "", tidy).strip(" ,")  # "fulfil, hmm." → "fulfil."
     return tidy if len(tidy) >= 3 else task

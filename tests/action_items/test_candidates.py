@@ -303,6 +303,21 @@ def test_a_copied_source_line_loses_its_number_mark_and_speaker_label(directory:
      "order the 5 mm screws, and take the ER budget to finance"),
     ("Check the user-um settings and the Umbrella account", "Check the user-um settings and the Umbrella account"),
     ("uh um", "uh um"),  # nothing would be left
+    # words of talk set off by commas, or opening or closing the task, leave it (row 42)
+    ("You'll be thinking about what it actually what, you know, what requirements it has to fulfil, I guess.",
+     "You'll be thinking about what requirements it has to fulfil."),
+    ("by next meeting, so, please come up with the prototype, okay, then we can go on",
+     "by next meeting, please come up with the prototype, then we can go on"),
+    ("Okay, so send the deck to Ana", "send the deck to Ana"),
+    ("So that we can ship, fix the build", "So that we can ship, fix the build"),  # "so that" is words
+    ("Put the remote on the right side, you know the one", "Put the remote on the right side, you know the one"),
+    ("Check product evaluation with some pilots and stuff.", "Check product evaluation with some pilots."),
+    # a word cut off and said again; a question word said again
+    ("Y you are going to list the functions", "you are going to list the functions"),
+    ("Check product evaluation with m some pilots", "Check product evaluation with some pilots"),
+    ("tell us what we what the user's gonna want", "tell us what the user's gonna want"),
+    ("order the 5 m cable, review plan b and option c, see what we do and what they do",
+     "order the 5 m cable, review plan b and option c, see what we do and what they do"),
 ])
 def test_hesitations_of_speech_leave_a_task(said: str, tidy: str) -> None:
     assert tidy_spoken_task(said) == tidy
