@@ -40,6 +40,7 @@ from assistant_pipelines.evaluation.runner import (
     StopEvaluation,
     evaluate,
 )
+from assistant_pipelines.ingest.mail_text import authored_lines
 from assistant_pipelines.llm.budget import BudgetError
 from assistant_pipelines.llm.extract import SourceDocument, run_budget, run_extraction
 from assistant_pipelines.llm.focus import focus_documents
@@ -76,6 +77,8 @@ def _source_document(doc: LabelledMeeting | LabelledEmail) -> tuple[SourceDocume
     if occurred.tzinfo is None:
         occurred = occurred.replace(hour=10, tzinfo=UTC)
     lines = doc.lines()
+    if doc.kind == "email":  # what the pipeline reads of an e-mail: its author's new text
+        lines = [line if authored else "" for line, authored in zip(lines, authored_lines(lines), strict=True)]
     author = getattr(doc, "sender", None)
     source = SourceDocument(f"eval:{doc.source}:{doc.id}", doc.kind, getattr(doc, "title", None) or
                             getattr(doc, "subject", "") or doc.id, occurred, list(doc.participants)[:20],

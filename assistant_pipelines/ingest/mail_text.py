@@ -286,6 +286,24 @@ def _trim_blank_lines(lines: list[str]) -> str:
     return "\n".join(lines[start:end])
 
 
+def _split_lines(lines: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """``lines`` as (the lines above the older messages, their classes, the older messages)."""
+    cut = _history_start(lines)
+    head, history = (lines, []) if cut is None else (lines[:cut], lines[cut:])
+    return head, _classify(head), history
+
+
+def authored_lines(lines: list[str]) -> list[bool]:
+    """For each of a body's ``lines``, whether its author wrote it: what
+    :func:`split_quoted_and_signature` keeps as new text, line by line, so a caller that
+    numbers lines (the evaluation's gold sentences) can blank the rest and keep its numbers."""
+    cleaned = [clean_text(line.replace("\r", "")) for line in lines]
+    if not _may_hold_quote_or_signature("\n".join(cleaned)):
+        return [True] * len(lines)
+    _, classes, history = _split_lines(cleaned)
+    return [cls == _NEW for cls in classes] + [False] * len(history)
+
+
 def split_quoted_and_signature(text: str) -> tuple[str, str, str]:
     """Split a plain-text body into ``(new_text, quoted_text, signature)``.
 
@@ -299,9 +317,7 @@ def split_quoted_and_signature(text: str) -> tuple[str, str, str]:
     if not _may_hold_quote_or_signature(text):  # nothing quote- or signature-like: all of it is new
         return _trim_blank_lines(text.split("\n")), "", ""
     lines = text.split("\n")
-    cut = _history_start(lines)
-    head, history = (lines, []) if cut is None else (lines[:cut], lines[cut:])
-    classes = _classify(head)
+    head, classes, history = _split_lines(lines)
     new_text = _join_runs(head, classes, _NEW)
     quoted = _join_runs(head, classes, _QUOTED)
     quoted_text = "\n\n".join(t for t in (quoted, _trim_blank_lines(history)) if t)

@@ -65,13 +65,13 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 def _run(data_dir: Path, home: Path, server: FakeOpenAIServer, focus: str, capsys,
-         only: str | None = None, short_meetings: int | None = None, merged_turns: bool = False,
+         only: str | None = None, source: str = "ami", short_meetings: int | None = None, merged_turns: bool = False,
          match_anywhere: bool = False, **env: str) -> tuple[int, str, str, list[dict]]:
     settings = load_settings({"ASSISTANT_HOME": str(home), "ASSISTANT_LLM": "openai", "OPENAI_BASE_URL": server.base_url,
                               "OPENAI_API_KEY": server.api_key, "ASSISTANT_LLM_MODEL": "fake-model",
                               "ASSISTANT_LLM_FOCUS": focus, **env})
     out = home / "items.jsonl"
-    code = run_eval_command(argparse.Namespace(data=str(data_dir), source="ami", limit=None, out=str(out), only=only,
+    code = run_eval_command(argparse.Namespace(data=str(data_dir), source=source, limit=None, out=str(out), only=only,
                                                short_meetings=short_meetings, merged_turns=merged_turns,
                                                match_anywhere=match_anywhere), settings)
     captured = capsys.readouterr()
@@ -111,6 +111,31 @@ def test_dues_the_source_does_not_say_are_dropped_and_counted(data_dir, tmp_path
     assert "due dates: the model gave 6 of its items one; 0 accepted items keep one, said in the source" in out
     predictions = [r for r in rows if r["kind"] == "prediction"]
     assert len(predictions) == 6 and all(r["due"] is None for r in predictions)
+
+
+def test_an_email_is_read_as_the_pipeline_reads_it_without_its_quotes_and_signature(tmp_path, capsys):
+    """The pipeline gives the model an e-mail's new text only (``mail_text``); so must the
+    evaluation, or every reply re-extracts the promises it quotes (BC3: 129 of 188 e-mails
+    quote or sign, 1,071 of 2,407 lines). Line numbers stay those of the whole body."""
+    body = ("Hi Sam,\nI'll send the budget figures on Monday.\nDana\n--\nDana Whitfield | I'll answer within a day\n"
+            "On Tue, 4 Mar 2003, Sam wrote:\n> I'll book the room for the review.\n> Sam")
+    sentences = [{"id": f"1.{n}", "text": text, "votes": {"cmt": 0}} for n, text in enumerate(body.split("\n"), 1)]
+    record = {"source_id": "BC3:901-1:2", "thread_id": "901-1", "date": "Tue, 04 Mar 2003 12:00:00 -0800",
+              "from": "Dana Whitfield <dana@example.org>", "to": "sam@example.org", "subject": "Re: review",
+              "body": body, "sentences": sentences,
+              "gold_actions_detail": [{"sentence_id": "1.2", "text": "I'll send the budget figures on Monday.",
+                                       "type": "commitment", "votes": {"req": 0, "cmt": 3}}]}
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "bc3_emails.jsonl").write_text(json.dumps(record) + "\n")
+    with FakeOpenAIServer(rule_based_extraction) as server:
+        code, _, _, rows = _run(data, tmp_path / "home", server, "off", capsys, source="bc3")
+        asked = "\n".join(m["content"] for r in server.chat_requests() for m in r["messages"])
+    assert code == 0
+    assert "book the room" not in asked and "answer within a day" not in asked
+    predictions = [r for r in rows if r["kind"] == "prediction"]
+    assert [(r["task"], r["evidence_lines"], r["matched"]) for r in predictions] == [
+        ("send the budget figures on Monday", [2], True)]
 
 
 def test_short_meetings_are_cut_around_the_gold_and_evaluated_instead(data_dir, tmp_path, capsys):

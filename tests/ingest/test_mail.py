@@ -23,6 +23,7 @@ from assistant_pipelines.ingest.mail import (
     parse_message_bytes,
     split_quoted_and_signature,
 )
+from assistant_pipelines.ingest.mail_text import authored_lines
 from assistant_pipelines.ingest.records import Address, MailMessage
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "mail"
@@ -792,6 +793,23 @@ def test_bottom_posting_keeps_interleaved_answers() -> None:
         "> And order lunch?\n>> (for twelve people)"
     )
     assert signature == "-- \nBob"
+
+
+def test_authored_lines_mark_the_new_text_line_by_line() -> None:
+    """What the evaluation blanks of an e-mail to read it as the pipeline does, keeping the
+    line numbers its gold sentences are known by."""
+    lines = [
+        "On Mon, 3 Mar 2025, Ann <ann@example.org> wrote:", "> Can you book the room?", "",
+        "Yes, booked for Thursday.", "", "> And order lunch?", "I will order it on Wednesday.\r",
+        "-- ", "Bob", "-----Original Message-----", "From: Ann", "I'll bring the slides.",
+    ]
+    authored = authored_lines(lines)
+    assert [line for line, mine in zip(lines, authored, strict=True) if mine and line.strip()] == [
+        "Yes, booked for Thursday.", "I will order it on Wednesday.\r"]
+    new_text, _, _ = split_quoted_and_signature("\n".join(lines))
+    assert new_text == "Yes, booked for Thursday.\n\nI will order it on Wednesday."
+    assert authored_lines(["Plain text.", "No quote: none at all"]) == [True, True]
+    assert authored_lines([]) == []
 
 
 @pytest.mark.parametrize(
