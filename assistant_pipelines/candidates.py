@@ -420,6 +420,26 @@ def single_word(task: str) -> bool:
     return bool(letters) and spaced and len(re.findall(r"[^\W_]+", task)) == 1
 
 
+# What a signature or a contact line holds: an e-mail address, a link, a phone number (a
+# run of 9+ digits, or 7+ after "+" or "("; a date such as 2026-10-16 has 8).
+_ADDRESS_OR_LINK = re.compile(r"(?:mailto:)?[\w.+-]+@[\w-]+(?:\.[\w-]+)+|(?:https?://|www\.)\S+", re.IGNORECASE)
+_NUMBER_RUN = re.compile(r"[+(]?\d[\d\s().-]{5,}\d")
+
+
+def _phone_number(match: re.Match[str]) -> str:
+    digits = sum(c.isdigit() for c in match.group(0))
+    return " " if digits >= 9 or (match.group(0)[0] in "+(" and digits >= 7) else match.group(0)
+
+
+def contact_detail(task: str) -> bool:
+    """A task that is only an e-mail address, a link or a phone number, with at most a label
+    ("goliver@accease.com", "tel: +1 608 663 6346", "<https://example.org/wiki>"): what the
+    model makes of a signature line the mail split did not recognise, never work someone
+    can do. "Send the deck to ana@example.org" says what to do and stays."""
+    rest = _NUMBER_RUN.sub(_phone_number, _ADDRESS_OR_LINK.sub(" ", task))
+    return rest != task and len(re.findall(r"[^\W\d_]{2,}", rest)) <= 1
+
+
 def schedule_entry(task: str) -> bool:
     """A milestone and its date, as a plan e-mail lists them ("Code freeze: Friday 16
     October", "Release: Wednesday 28 October"): a date on a schedule, not work someone is to
@@ -526,6 +546,8 @@ def build_candidates(
             reason = f"the task {item.task.strip()!r} is a single word: it names no work to do"
         if reason is None and schedule_entry(item.task):
             reason = f"the task {item.task.strip()!r} is a date on a schedule, not work someone is to do"
+        if reason is None and contact_detail(item.task):
+            reason = f"the task {item.task.strip()!r} is a contact detail (address, link or number), not work"
         confidence = float(item.confidence)
         if focus_scores:
             kept = [n for n in lines if n in focus_scores]

@@ -14,6 +14,7 @@ from assistant_pipelines.candidates import (
     _named_by_initials,
     addressee,
     build_candidates,
+    contact_detail,
     copied_example,
     drop_chunk_duplicates,
     due_counts,
@@ -577,6 +578,33 @@ def test_a_single_word_task_is_quarantined(directory: PersonDirectory, task: str
 ])
 def test_a_milestone_and_its_date_is_a_schedule_entry(task: str, entry: bool) -> None:
     assert schedule_entry(task) is entry
+
+
+@pytest.mark.parametrize(("task", "contact"), [
+    ("goliver@accease.com", True),
+    ("tel: +1 608 663 6346", True),
+    ("Phone: (416) 946-7060", True),
+    ("<https://example.org/wiki>", True),
+    ("mailto:charles@w3.org", True),
+    ("Send the deck to ana@example.org", False),
+    ("Call +44 20 7946 0958 tomorrow", False),
+    ("Please take a look at www.example.org/access for a first attempt", False),
+    ("Friday 2026-10-16", False),  # a date is no phone number
+    ("Ticket 12345678", False),
+])
+def test_an_address_link_or_number_alone_is_a_contact_detail(task: str, contact: bool) -> None:
+    assert contact_detail(task) is contact
+
+
+def test_a_contact_detail_is_quarantined(directory: PersonDirectory) -> None:
+    """A signature without its "-- " delimiter reaches the model as text, and the 1.5B model
+    made its address line an item (BC3, row 43's run)."""
+    lines = ["Thanks, I'll send the list on Monday.", "Gavin Oliver", "goliver@example.com"]
+    doc = DocumentContext("email:sig", "email", lines, datetime(2026, 10, 7, 15, tzinfo=UTC), WEDNESDAY,
+                          date(2026, 10, 5), "Gavin Oliver", "Re: sites list")
+    rows = build([item("send the list on Monday", [1], owner="I"), item("goliver@example.com", [3])], doc, directory)
+    assert [r["quarantine_reason"] for r in rows] == [
+        None, "the task 'goliver@example.com' is a contact detail (address, link or number), not work"]
 
 
 def test_a_schedule_entry_is_quarantined(directory: PersonDirectory) -> None:
