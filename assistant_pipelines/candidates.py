@@ -390,9 +390,11 @@ def _without_cut_off_letters(text: str) -> str:
     return _LONE_LETTER.sub(keep_or_drop, text)
 
 
-# A question word said, then said again after a word or two ("tell us what we what the
-# user's gonna want"): the restart is what was meant.
-_RESTART = re.compile(r"\b(what|how|where|when|which|who|why)\s+(?:(?!and\b|or\b|but\b)\w+\s+){1,2}(?=\1\b)", re.IGNORECASE)
+# A question word said, then said again after a pronoun or a filler ("tell us what we what
+# the user's gonna want", "what it actually what"): the restart is what was meant. "find out
+# who knows who" and "how much how many" say two things and stay.
+_RESTART = re.compile(r"\b(what|how|where|when|which|who|why)\s+(?:(?:i|we|you|it|they|he|she|the|is|are|"
+                      r"do|does|actually|just)\s+){1,2}(?=\1\b)", re.IGNORECASE)
 
 
 def copied_example(task: str, source: str) -> str | None:
@@ -437,7 +439,10 @@ def contact_detail(task: str) -> bool:
     model makes of a signature line the mail split did not recognise, never work someone
     can do. "Send the deck to ana@example.org" says what to do and stays."""
     rest = _NUMBER_RUN.sub(_phone_number, _ADDRESS_OR_LINK.sub(" ", task))
-    return rest != task and len(re.findall(r"[^\W\d_]{2,}", rest)) <= 1
+    letters = [c for c in rest if c.isalpha()]
+    spaced = all(unicodedata.name(c, "").startswith(("LATIN", "GREEK", "CYRILLIC")) for c in letters)
+    # words are counted only in scripts that space them: "ana@example.org に送る" is work
+    return rest != task and spaced and len(re.findall(r"[^\W\d_]{2,}", rest)) <= 1
 
 
 def schedule_entry(task: str) -> bool:

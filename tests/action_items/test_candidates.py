@@ -317,6 +317,7 @@ def test_a_copied_source_line_loses_its_number_mark_and_speaker_label(directory:
     ("Y you are going to list the functions", "you are going to list the functions"),
     ("Check product evaluation with m some pilots", "Check product evaluation with some pilots"),
     ("tell us what we what the user's gonna want", "tell us what the user's gonna want"),
+    ("find out who knows who, and how much how many cost", "find out who knows who, and how much how many cost"),
     ("order the 5 m cable, review plan b and option c, see what we do and what they do",
      "order the 5 m cable, review plan b and option c, see what we do and what they do"),
 ])
@@ -591,6 +592,7 @@ def test_a_milestone_and_its_date_is_a_schedule_entry(task: str, entry: bool) ->
     ("Please take a look at www.example.org/access for a first attempt", False),
     ("Friday 2026-10-16", False),  # a date is no phone number
     ("Ticket 12345678", False),
+    ("ana@example.org に資料を送る", False),  # no spaces between words: not counted as one
 ])
 def test_an_address_link_or_number_alone_is_a_contact_detail(task: str, contact: bool) -> None:
     assert contact_detail(task) is contact
