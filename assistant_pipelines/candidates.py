@@ -365,14 +365,14 @@ _FILLER_SOUND = re.compile(r"(?<![\w'-])(?:uh|uhm|um|erm|hmm)(?![\w'-]),?\s*", r
 _SAID_TWICE = re.compile(r"\b(\w+(?:\s+\w+)?)(?:\s+\1\b)+", re.IGNORECASE)
 _SAID_TWICE_PAUSED = re.compile(r"\b(\w+),\s+\1\b", re.IGNORECASE)  # "what, what requirements"
 # Words of talk, not of the work, where speech sets them off by commas or at either end of
-# the task ("fulfil, you know, what", "please come up with the prototype, okay, then", "…
-# emailed to you, I guess."). Inside a clause they can be the work: "let you know by Friday".
+# the task ("check, you know, what", "please send the draft, okay, then", "… by Friday, I
+# guess."). Inside a clause they can be the work: "let you know by Friday".
 _TALK = r"you know|I mean|I guess|I suppose|okay|OK|right|so|well|obviously|basically|actually|like I said"
 _TALK_SET_OFF = re.compile(rf"(?:^|,)\s*(?:{_TALK})\s*(?:,|$|(?=[.!?]))", re.IGNORECASE)
 _TALK_OPENING = re.compile(rf"^[\s,]*(?:(?:and|now|{_TALK})\s*,\s*)*(?:so\s+(?!that|far|much|many|long)\b)?", re.IGNORECASE)
 _VAGUE_TAIL = re.compile(r",?\s+(?:and stuff|and things like that|and so on|or whatever)(?=\s*[.!?]?\s*$)", re.IGNORECASE)
-# A word cut off and said again ("Y you are going", "with m some pilots", "get s
-# assignments"): a lone letter that opens the next word, or a lone lower-case letter that is
+# A word cut off and said again ("Y you are going", "with m some users", "get s
+# tickets"): a lone letter that opens the next word, or a lone lower-case letter that is
 # no word ("a", "i", "o") and names nothing ("5 m", "plan b", "option c" stay).
 _LONE_LETTER = re.compile(r"(?<![\w'-])([A-Za-z])\s+(?=([A-Za-z]))")
 _LETTER_NAMES_AFTER = frozenset({"plan", "option", "part", "item", "step", "phase", "type", "grade", "class",
@@ -390,8 +390,8 @@ def _without_cut_off_letters(text: str) -> str:
     return _LONE_LETTER.sub(keep_or_drop, text)
 
 
-# A question word said, then said again after a pronoun or a filler ("tell us what we what
-# the user's gonna want", "what it actually what"): the restart is what was meant. "find out
+# A question word said, then said again after a pronoun or a filler ("find out what we what
+# the client needs", "what it actually what"): the restart is what was meant. "find out
 # who knows who" and "how much how many" say two things and stay.
 _RESTART = re.compile(r"\b(what|how|where|when|which|who|why)\s+(?:(?:i|we|you|it|they|he|she|the|is|are|"
                       r"do|does|actually|just)\s+){1,2}(?=\1\b)", re.IGNORECASE)
@@ -435,7 +435,7 @@ def _phone_number(match: re.Match[str]) -> str:
 
 def contact_detail(task: str) -> bool:
     """A task that is only an e-mail address, a link or a phone number, with at most a label
-    ("goliver@accease.com", "tel: +1 608 663 6346", "<https://example.org/wiki>"): what the
+    ("g.oliver@example.org", "tel: +1 555 010 0199", "<https://example.org/wiki>"): what the
     model makes of a signature line the mail split did not recognise, never work someone
     can do. "Send the deck to ana@example.org" says what to do and stays."""
     rest = _NUMBER_RUN.sub(_phone_number, _ADDRESS_OR_LINK.sub(" ", task))

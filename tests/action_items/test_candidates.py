@@ -305,18 +305,18 @@ def test_a_copied_source_line_loses_its_number_mark_and_speaker_label(directory:
     ("Check the user-um settings and the Umbrella account", "Check the user-um settings and the Umbrella account"),
     ("uh um", "uh um"),  # nothing would be left
     # words of talk set off by commas, or opening or closing the task, leave it (row 42)
-    ("You'll be thinking about what it actually what, you know, what requirements it has to fulfil, I guess.",
-     "You'll be thinking about what requirements it has to fulfil."),
-    ("by next meeting, so, please come up with the prototype, okay, then we can go on",
-     "by next meeting, please come up with the prototype, then we can go on"),
+    ("You'll be checking what it actually what, you know, what the budget has to cover, I guess.",
+     "You'll be checking what the budget has to cover."),
+    ("by Thursday, so, please send the draft, okay, then we can go on",
+     "by Thursday, please send the draft, then we can go on"),
     ("Okay, so send the deck to Ana", "send the deck to Ana"),
     ("So that we can ship, fix the build", "So that we can ship, fix the build"),  # "so that" is words
     ("Put the remote on the right side, you know the one", "Put the remote on the right side, you know the one"),
-    ("Check product evaluation with some pilots and stuff.", "Check product evaluation with some pilots."),
+    ("Book the venue with the caterers and stuff.", "Book the venue with the caterers."),
     # a word cut off and said again; a question word said again
-    ("Y you are going to list the functions", "you are going to list the functions"),
-    ("Check product evaluation with m some pilots", "Check product evaluation with some pilots"),
-    ("tell us what we what the user's gonna want", "tell us what the user's gonna want"),
+    ("Y you are going to list the open bugs", "you are going to list the open bugs"),
+    ("Test the login page with m some users", "Test the login page with some users"),
+    ("find out what we what the client is gonna need", "find out what the client is gonna need"),
     ("find out who knows who, and how much how many cost", "find out who knows who, and how much how many cost"),
     ("order the 5 m cable, review plan b and option c, see what we do and what they do",
      "order the 5 m cable, review plan b and option c, see what we do and what they do"),
@@ -582,9 +582,9 @@ def test_a_milestone_and_its_date_is_a_schedule_entry(task: str, entry: bool) ->
 
 
 @pytest.mark.parametrize(("task", "contact"), [
-    ("goliver@accease.com", True),
-    ("tel: +1 608 663 6346", True),
-    ("Phone: (416) 946-7060", True),
+    ("g.oliver@example.org", True),
+    ("tel: +1 555 010 0199", True),
+    ("Phone: (555) 946-0100", True),
     ("<https://example.org/wiki>", True),
     ("mailto:charles@w3.org", True),
     ("Send the deck to ana@example.org", False),
@@ -601,12 +601,12 @@ def test_an_address_link_or_number_alone_is_a_contact_detail(task: str, contact:
 def test_a_contact_detail_is_quarantined(directory: PersonDirectory) -> None:
     """A signature without its "-- " delimiter reaches the model as text, and the 1.5B model
     made its address line an item (BC3, row 43's run)."""
-    lines = ["Thanks, I'll send the list on Monday.", "Gavin Oliver", "goliver@example.com"]
+    lines = ["Thanks, I'll send the list on Monday.", "Gia Ortega", "g.ortega@example.com"]
     doc = DocumentContext("email:sig", "email", lines, datetime(2026, 10, 7, 15, tzinfo=UTC), WEDNESDAY,
-                          date(2026, 10, 5), "Gavin Oliver", "Re: sites list")
-    rows = build([item("send the list on Monday", [1], owner="I"), item("goliver@example.com", [3])], doc, directory)
+                          date(2026, 10, 5), "Gia Ortega", "Re: sites list")
+    rows = build([item("send the list on Monday", [1], owner="I"), item("g.ortega@example.com", [3])], doc, directory)
     assert [r["quarantine_reason"] for r in rows] == [
-        None, "the task 'goliver@example.com' is a contact detail (address, link or number), not work"]
+        None, "the task 'g.ortega@example.com' is a contact detail (address, link or number), not work"]
 
 
 def test_a_schedule_entry_is_quarantined(directory: PersonDirectory) -> None:
