@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -167,25 +168,25 @@ def names_in_meeting(doc: DocumentContext) -> dict[str, str]:
     def proper(name: str) -> bool:
         return name in inside and name.lower() not in lower and name.lower() not in label_words
 
-    votes: dict[str, dict[str, int]] = {}
+    votes: defaultdict[str, Counter[str]] = defaultdict(Counter)  # name → label → votes
     for n, (label, words) in enumerate(zip(labels, said, strict=True)):
         if not label:
             continue
         for name in (m.group(1) for m in _INTRODUCTION.finditer(words) if proper(m.group(1))):
-            votes.setdefault(name, {})[label] = votes.get(name, {}).get(label, 0) + 3
+            votes[name][label] += 3
         called = next((m.group(1) for pattern in _CALLED for m in pattern.finditer(words) if proper(m.group(1))),
                       None)
         if called is None:
             continue
         for reply, reply_words in zip(labels[n + 1:n + 4], said[n + 1:n + 4], strict=True):
             if reply and reply != label and not _BACKCHANNEL.match(reply_words):
-                votes.setdefault(called, {})[reply] = votes.get(called, {}).get(reply, 0) + 1
+                votes[called][reply] += 1
                 break
     names = {}
     for name, by_label in votes.items():
-        ranked = sorted(by_label.values(), reverse=True) + [0]
-        if ranked[0] >= 3 and ranked[0] >= 3 * ranked[1]:
-            names[name] = max(by_label, key=by_label.__getitem__)
+        (label, most), *rest = by_label.most_common(2)
+        if most >= 3 and most >= 3 * (rest[0][1] if rest else 0):
+            names[name] = label
     return names
 
 
@@ -412,14 +413,18 @@ def copied_example(task: str, source: str) -> str | None:
     return None
 
 
+def _letters_spaced(text: str) -> bool:
+    """Whether every letter of ``text`` is of a script that separates words with spaces
+    (Latin, Greek, Cyrillic), so counting words means something: "資料を送る" is one run of
+    letters and a whole task."""
+    return all(unicodedata.name(c, "").startswith(("LATIN", "GREEK", "CYRILLIC")) for c in text if c.isalpha())
+
+
 def single_word(task: str) -> bool:
     """A task of one word and nothing else ("Presentations", "Keith", "Cheers,"): what the
-    model makes of a heading, a name or a sign-off, never work someone can do. Only for
-    scripts that separate words with spaces (Latin, Greek, Cyrillic): "資料を送る" is one run
-    of letters and a whole task."""
-    letters = [c for c in task if c.isalpha()]
-    spaced = all(unicodedata.name(c, "").startswith(("LATIN", "GREEK", "CYRILLIC")) for c in letters)
-    return bool(letters) and spaced and len(re.findall(r"[^\W_]+", task)) == 1
+    model makes of a heading, a name or a sign-off, never work someone can do. Only in
+    scripts that space words (:func:`_letters_spaced`)."""
+    return any(c.isalpha() for c in task) and _letters_spaced(task) and len(re.findall(r"[^\W_]+", task)) == 1
 
 
 # What a signature or a contact line holds: an e-mail address, a link, a phone number (a
@@ -439,10 +444,8 @@ def contact_detail(task: str) -> bool:
     model makes of a signature line the mail split did not recognise, never work someone
     can do. "Send the deck to ana@example.org" says what to do and stays."""
     rest = _NUMBER_RUN.sub(_phone_number, _ADDRESS_OR_LINK.sub(" ", task))
-    letters = [c for c in rest if c.isalpha()]
-    spaced = all(unicodedata.name(c, "").startswith(("LATIN", "GREEK", "CYRILLIC")) for c in letters)
     # words are counted only in scripts that space them: "ana@example.org に送る" is work
-    return rest != task and spaced and len(re.findall(r"[^\W\d_]{2,}", rest)) <= 1
+    return rest != task and _letters_spaced(rest) and len(re.findall(r"[^\W\d_]{2,}", rest)) <= 1
 
 
 def schedule_entry(task: str) -> bool:
@@ -463,6 +466,7 @@ def tidy_spoken_task(task: str) -> str:
     tidy = _SAID_TWICE.sub(r"\1", tidy)
     tidy = _without_cut_off_letters(_RESTART.sub("", tidy))
     tidy = _TALK_OPENING.sub("", _TALK_SET_OFF.sub(",", _VAGUE_TAIL.sub("", tidy)))
+    # again: taking out "you know" can leave a word said twice ("what, you know, what")
     tidy = _SAID_TWICE.sub(r"\1", _SAID_TWICE_PAUSED.sub(r"\1", tidy))
     tidy = re.sub(r"\s+([,.!?])", r"\1", re.sub(r"\s{2,}", " ", tidy))
     tidy = re.sub(r",+(?=[,.!?])", "", tidy).strip(" ,")  # "fulfil, hmm." → "fulfil."
