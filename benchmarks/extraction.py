@@ -18,7 +18,8 @@ Prints one table per question the issue asks:
    on an e-mail of figures: items a second. The rules that read the whole meeting (the names
    people go by) or try phrases as dates (a due not said in the same words) cost the most.
 
-Options: ``--help``. Fictional documents only; nothing is written outside a temporary folder.
+Options: ``--help``. Fictional documents only, but for section 6, which reads the AMI meetings
+from ``--data``; nothing is written outside a temporary folder.
 """
 
 from __future__ import annotations
@@ -359,7 +360,6 @@ def print_local_table(results: list[Any]) -> None:
               f"({'within' if abs(1 - comparison.ratio) <= 0.05 else 'NOT within'} 5 %)")
 
 
-# --------------------------------------------------------------------------- main
 # --------------------------------------------------------------------------- code after the model
 def _simulated_items(lines: list[str], owner: Callable[[str], str], due: str) -> list[Any]:
     """One item on every 10th line a speaker says, its task the line's first 12 words."""
@@ -392,6 +392,7 @@ def _build_per_answer(doc: Any, items: list[Any], per_answer: int = 8) -> int:
 def rules_rows(data: Path, say: Callable[[str], None]) -> tuple[list[dict[str, Any]], str]:
     from assistant_pipelines.candidates import DocumentContext
     from assistant_pipelines.evaluation.datasets import load_ami
+    from assistant_pipelines.llm.schema import ExtractedActionItem
 
     path = data / "ami_meetings.jsonl"
     if not path.exists():
@@ -416,8 +417,6 @@ def rules_rows(data: Path, say: Callable[[str], None]) -> tuple[list[dict[str, A
                for n in range(300)]
     email = DocumentContext("bench:figures", "email", ["Please check the shipments below.", *figures], said_on,
                             said_on.date(), said_on.date(), "Ops", "Shipments")
-    from assistant_pipelines.llm.schema import ExtractedActionItem
-
     asks = [ExtractedActionItem(task="check the shipments", owner="", due="2026-11-30", status="open",
                                 priority="normal", confidence=0.9, evidence_lines=[1]) for _ in range(20)]
     started = time.perf_counter()
@@ -434,6 +433,7 @@ def print_rules_table(rows: list[dict[str, Any]]) -> None:
               f"{1000 * row['seconds'] / max(1, row['items']):>8.2f}")
 
 
+# --------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.extraction", description=__doc__.split("\n\n")[0])
     parser.add_argument("--docs", type=int, default=1000, help="documents per throughput run (default 1000)")
@@ -441,7 +441,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=16, help="concurrency C (default 16)")
     parser.add_argument("--latency-429", type=float, default=0.1, help="latency of the 429 run (default 0.1)")
     parser.add_argument("--retry-after", type=float, default=0.25, help="Retry-After of the 429s (default 0.25)")
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with the shared e-mails")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with the shared data: its e-mails, and the AMI meetings for section 6")
     parser.add_argument("--pack", type=int, default=6, help="e-mails per packed request (default 6)")
     parser.add_argument("--local-model", default="smollm2", help="smollm2 | qwen | a GGUF path | none")
     parser.add_argument("--threads", default="1,2", help="llama.cpp thread counts to measure (default 1,2)")
