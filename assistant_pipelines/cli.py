@@ -247,9 +247,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--short-meetings", type=int, default=None, metavar="LINES",
                           help="cut the AMI meetings into short ones of LINES non-filler lines around their "
                                "gold (and one without) and evaluate those instead (docs/quality.md, row 30)")
-    evaluate.add_argument("--merged-turns", action="store_true",
-                          help="show each AMI meeting as a Zoom or Teams export would: a speaker's consecutive "
-                               "utterances joined into one line of up to 500 characters (docs/quality.md, row 33)")
+    shape = evaluate.add_mutually_exclusive_group()
+    shape.add_argument("--merged-turns", action="store_true",
+                       help="show each AMI meeting as a transcript of whole turns (a paragraph per turn): a "
+                            "speaker's consecutive utterances joined into one line of up to 500 characters "
+                            "(docs/quality.md, row 33)")
+    shape.add_argument("--as-cues", action="store_true",
+                       help="show each AMI meeting as ingestion reads a WebVTT or SRT export of it: a speaker's "
+                            "consecutive utterances joined until a sentence ends (docs/quality.md, row 45)")
     evaluate.add_argument("--match-anywhere", action="store_true",
                           help="match predictions to gold by meaning alone, wherever their evidence lies (how "
                                "docs/quality.md rows 0-34 were measured); by default a match's evidence must lie "

@@ -27,6 +27,7 @@ from assistant_pipelines.evaluation.datasets import (
     DatasetError,
     LabelledEmail,
     LabelledMeeting,
+    as_cues,
     load_ami,
     load_bc3,
     merged_turns,
@@ -167,8 +168,9 @@ def run_eval_command(args: argparse.Namespace, settings: Settings) -> int:
     try:
         only = {part.strip() for part in args.only.split(",") if part.strip()} if getattr(args, "only", None) else None
         documents = load_documents(data_dir, args.source, args.limit, only)
-        if getattr(args, "merged_turns", False):
-            documents = [merged_turns(d) if isinstance(d, LabelledMeeting) else d for d in documents]
+        shape = merged_turns if getattr(args, "merged_turns", False) else as_cues if getattr(args, "as_cues", False) else None
+        if shape is not None:
+            documents = [shape(d) if isinstance(d, LabelledMeeting) else d for d in documents]
         if getattr(args, "short_meetings", None) is not None:
             if args.short_meetings < 1:
                 raise DatasetError(str(data_dir), "--short-meetings", "needs a number of lines of 1 or more")

@@ -22,7 +22,7 @@ from __future__ import annotations
 import ast
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from dataclasses import fields as dataclass_fields
 from datetime import date, datetime, time
@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, ClassVar, NamedTuple
 
 from assistant_pipelines.ingest.errors import IngestError
-from assistant_pipelines.ingest.transcripts import continues_turn
+from assistant_pipelines.ingest.transcripts import MERGE_LIMIT, continues_line
 from assistant_pipelines.selection import is_filler
 
 #: Role codes of the AMI scenario and the label each speaker gets in rendered transcripts.
@@ -281,30 +281,45 @@ def _window(meeting: LabelledMeeting, first: int, last: int, gold: list[GoldItem
 
 
 def merged_turns(meeting: LabelledMeeting) -> LabelledMeeting:
-    """The meeting as a Zoom, Teams or WebVTT export gives it, where one line is a speaker's
-    turn rather than one dialogue act: consecutive utterances of one speaker are joined by the
-    rule transcript ingestion merges cues by (:func:`continues_turn`, up to 500 characters).
-    Each gold item's evidence moves to the turns that hold its utterances, so two items
-    handed out in one breath may cite the same line. The id reads ``ES2002a~turns``."""
-    turns: list[AmiUtterance] = []
-    turn_of: list[int] = []  # utterance index → its turn's line number
-    length = 0
+    """The meeting as a transcript whose lines are whole turns (a text or document export that
+    writes a paragraph per turn): consecutive utterances of one speaker joined into one line of
+    up to :data:`MERGE_LIMIT` characters. Each gold item's evidence moves to the turns that hold
+    its utterances, so two items handed out in one breath may cite the same line. The id reads
+    ``ES2002a~turns``. Before row 45, transcript ingestion joined WebVTT and SRT cues this way."""
+    return _joined(meeting, "turns", _same_turn)
+
+
+def _same_turn(speaker: str, line: str, next_speaker: str, text: str) -> bool:
+    return speaker == next_speaker and len(line) + 1 + len(text) <= MERGE_LIMIT
+
+
+def as_cues(meeting: LabelledMeeting) -> LabelledMeeting:
+    """The meeting as transcript ingestion reads a WebVTT or SRT export of it, each utterance a
+    cue: a speaker's consecutive cues joined until a sentence ends (:func:`continues_line`), so
+    AMI's unpunctuated fragments ("Um and um") join the sentence they lead into. The id reads
+    ``ES2002a~cues``."""
+    return _joined(meeting, "cues", continues_line)
+
+
+def _joined(meeting: LabelledMeeting, suffix: str, joins: Callable[[str, str, str, str], bool]) -> LabelledMeeting:
+    """``meeting`` with consecutive utterances joined into one line wherever ``joins(speaker,
+    line so far, next speaker, next text)`` says so, and its gold evidence moved with them."""
+    lines: list[AmiUtterance] = []
+    line_of: list[int] = []  # utterance index → its line's number
     for utterance in meeting.utterances:
         text = _one_line(utterance.text)
-        last = turns[-1] if turns else None
+        last = lines[-1] if lines else None
         same_speaker = last is not None and last.speaker_label == utterance.speaker_label
         if last is None or not (same_speaker and not text
-                                or continues_turn(last.speaker_label, length, utterance.speaker_label, text)):
-            turns.append(utterance._replace(text=text))
-            length = len(text)
-        elif text:  # an empty utterance of the same speaker only joins the turn; there is nothing to add
-            turns[-1] = last._replace(text=f"{last.text} {text}".strip(),
+                                or joins(last.speaker_label, last.text, utterance.speaker_label, text)):
+            lines.append(utterance._replace(text=text))
+        elif text:  # an empty utterance of the same speaker only joins the line; there is nothing to add
+            lines[-1] = last._replace(text=f"{last.text} {text}".strip(),
                                       end=utterance.end if utterance.end is not None else last.end)
-            length = len(turns[-1].text)
-        turn_of.append(len(turns))
-    gold = [replace(item, evidence_lines=tuple(sorted({turn_of[n - 1] for n in item.evidence_lines})))
+        line_of.append(len(lines))
+    gold = [replace(item, evidence_lines=tuple(sorted({line_of[n - 1] for n in item.evidence_lines})))
             for item in meeting.gold]
-    return replace(meeting, id=f"{meeting.id}~turns", utterances=turns, gold=gold)
+    return replace(meeting, id=f"{meeting.id}~{suffix}", utterances=lines, gold=gold)
 
 
 def email_lines(email: LabelledEmail) -> list[str]:

@@ -33,7 +33,8 @@ from assistant_pipelines.ingest.records import Transcript, Utterance
 __all__ = [
     "MERGE_LIMIT",
     "TRANSCRIPT_SUFFIXES",
-    "continues_turn",
+    "continues_line",
+    "ends_sentence",
     "is_sidecar",
     "list_transcript_files",
     "parse_transcript",
@@ -50,10 +51,14 @@ _SIDECAR_OWNERS = (".vtt", ".srt", ".txt")
 _MAX_FILE_BYTES = 64 * 1024 * 1024
 _MAX_SIDECAR_BYTES = 1024 * 1024
 
-# Teams and Meet split one sentence over several cues; consecutive cues of one speaker are
-# merged while the utterance stays below this many characters, so a line the model cites is
-# a sentence or two, not a whole monologue.
+# Teams, Meet and Zoom split one sentence over several cues; consecutive cues of one speaker
+# are joined until the sentence ends, and never beyond this many characters (captions without
+# punctuation), so a line the model cites is a sentence or two, not a whole monologue.
 MERGE_LIMIT = 500
+# A cue that ends so ends its line: ".", "!", "?" (or their CJK forms), maybe followed by a
+# closing quote or bracket. A trailing "..." or "…" does not: the speaker trails off and the
+# next cue usually goes on with the same sentence.
+_ENDS_SENTENCE = re.compile(r"(?<!\.)[.!?。！？][\"'”’»)\]]*$")
 
 _JSON_LIST_KEYS = ("utterances", "transcript", "segments", "results")
 _JSON_SPEAKER_KEYS = (
@@ -152,22 +157,20 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 @dataclass
 class _Draft:
-    """An utterance being assembled; ``parts`` are joined with spaces once, at the end."""
+    """An utterance being assembled from cues: ``parts``, joined with spaces."""
 
     speaker: str | None
     parts: list[str]
     start_s: float | None = None
     end_s: float | None = None
-    length: int = 0
 
-    def __post_init__(self) -> None:
-        self.length = sum(len(p) for p in self.parts) + max(len(self.parts) - 1, 0)
+    @property
+    def text(self) -> str:
+        return " ".join(self.parts)
 
     def append(self, text: str) -> None:
-        if not text:
-            return
-        self.length += len(text) + (1 if self.parts else 0)
-        self.parts.append(text)
+        if text:
+            self.parts.append(text)
 
 
 @dataclass
@@ -538,21 +541,35 @@ def _clean_cue_text(text: str) -> str:
     return _squash(html.unescape(_CUE_MARKUP.sub("", text)))
 
 
-def continues_turn(turn_speaker: str | None, turn_length: int, speaker: str | None, text: str) -> bool:
-    """Whether ``text`` said by ``speaker`` joins the turn before it (said by ``turn_speaker``,
-    ``turn_length`` characters so far): the same speaker, and the joined turn within
-    :data:`MERGE_LIMIT`. The evaluation renders AMI meetings as exports by the same rule."""
-    return turn_speaker == speaker and turn_length + 1 + len(text) <= MERGE_LIMIT
+def ends_sentence(text: str) -> bool:
+    """Whether ``text`` ends a sentence ("… by Friday.", "Can you?", "「…。」"); "so..." does not."""
+    return _ENDS_SENTENCE.search(text.rstrip()) is not None
+
+
+def continues_line(line_speaker: str | None, line_text: str, speaker: str | None, text: str) -> bool:
+    """Whether the cue ``text`` said by ``speaker`` joins the line before it (``line_text`` so
+    far, said by ``line_speaker``): the same speaker, a sentence not yet ended, and the joined
+    line within :data:`MERGE_LIMIT`.
+
+    Joining a speaker's cues all the way to the limit made a line of four or five sentences;
+    the judge scores such a turn lower than the same promise said alone, and the AMI meetings
+    shown that way lost half their recall (docs/quality.md, rows 36 and 45). The evaluation
+    renders AMI meetings as cue exports by this same rule (``eval --as-cues``)."""
+    return (
+        line_speaker == speaker
+        and not ends_sentence(line_text)
+        and len(line_text) + 1 + len(text) <= MERGE_LIMIT
+    )
 
 
 def _merge(pieces: Iterable[_Draft]) -> list[_Draft]:
-    """Join consecutive pieces of one speaker (start of the first, end of the last) while the
-    text stays under the merge limit."""
+    """Join consecutive pieces of one speaker (start of the first, end of the last) by
+    :func:`continues_line`: until a sentence ends, within the merge limit."""
     merged: list[_Draft] = []
     for piece in pieces:
         text = " ".join(piece.parts)
         last = merged[-1] if merged else None
-        if last is not None and continues_turn(last.speaker, last.length, piece.speaker, text):
+        if last is not None and continues_line(last.speaker, last.text, piece.speaker, text):
             last.append(text)
             if piece.end_s is not None:
                 last.end_s = piece.end_s

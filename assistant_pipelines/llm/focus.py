@@ -188,7 +188,7 @@ def judge_prompt_version() -> str:
 def judge_view(lines: Sequence[str]) -> tuple[list[str], list[tuple[int, int]]]:
     """The lines the judge is asked about, and for each its place in ``lines`` as
     (1-based line, part). A line longer than :data:`MAX_EXCERPT_LINE_CHARS` and of two sentences
-    or more, a speaker's whole turn as Zoom and Teams exports and merged cues give it, is shown
+    or more, a speaker's whole turn as exports with a paragraph per turn give it, is shown
     as its sentences, each a line under the speaker's label (parts 1, 2, …); every other line
     as it is (part 0). The judge's scale was set on AMI's lines of one dialogue act each: shown
     the same meetings as turns, it scored their assignments lower and ranked them worse;

@@ -66,14 +66,14 @@ def data_dir(tmp_path: Path) -> Path:
 
 def _run(data_dir: Path, home: Path, server: FakeOpenAIServer, focus: str, capsys,
          only: str | None = None, source: str = "ami", short_meetings: int | None = None, merged_turns: bool = False,
-         match_anywhere: bool = False, **env: str) -> tuple[int, str, str, list[dict]]:
+         as_cues: bool = False, match_anywhere: bool = False, **env: str) -> tuple[int, str, str, list[dict]]:
     settings = load_settings({"ASSISTANT_HOME": str(home), "ASSISTANT_LLM": "openai", "OPENAI_BASE_URL": server.base_url,
                               "OPENAI_API_KEY": server.api_key, "ASSISTANT_LLM_MODEL": "fake-model",
                               "ASSISTANT_LLM_FOCUS": focus, **env})
     out = home / "items.jsonl"
     code = run_eval_command(argparse.Namespace(data=str(data_dir), source=source, limit=None, out=str(out), only=only,
                                                short_meetings=short_meetings, merged_turns=merged_turns,
-                                               match_anywhere=match_anywhere), settings)
+                                               as_cues=as_cues, match_anywhere=match_anywhere), settings)
     captured = capsys.readouterr()
     rows = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
     return code, captured.out, captured.err, rows
@@ -166,6 +166,19 @@ def test_merged_turns_show_a_speakers_utterances_as_one_line_as_an_export_would(
     assert {r["document"] for r in rows} == {"QZ1001a~turns", "QZ1001b~turns"}
     assert ">>> Project Manager: Okay, so to wrap up for the next meeting. I'll write the minutes" in shown
     assert "QZ1001a~turns: 3 predicted, 3 gold, 3 matched" in out
+
+
+def test_as_cues_show_the_meeting_as_ingestion_reads_a_webvtt_export(data_dir, tmp_path, capsys):
+    """``--as-cues``: the wrap-up ends its sentence, so the promise after it is asked about as
+    a line of its own, as transcript ingestion would give it."""
+    with FakeOpenAIServer(rule_based_extraction) as server:
+        code, out, _, rows = _run(data_dir, tmp_path / "home", server, "on", capsys, as_cues=True)
+        shown = "\n".join(json.dumps(r["messages"]) for r in server.chat_requests() if r.get("logprobs"))
+    assert code == 0
+    assert {r["document"] for r in rows} == {"QZ1001a~cues", "QZ1001b~cues"}
+    assert ">>> Project Manager: I'll write the minutes" in shown
+    assert ">>> Project Manager: Okay, so to wrap up for the next meeting. I'll" not in shown
+    assert "QZ1001a~cues: 3 predicted, 3 gold, 3 matched" in out
 
 
 def test_a_match_must_point_at_the_gold_items_part_of_the_meeting(data_dir, tmp_path, capsys):

@@ -15,6 +15,7 @@ from assistant_pipelines.evaluation.datasets import (
     LabelledMeeting,
     ami_gold_owners,
     ami_transcript_lines,
+    as_cues,
     load_ami,
     load_bc3,
     merged_turns,
@@ -308,3 +309,26 @@ def test_merged_turns_join_a_speakers_utterances_as_an_export_would_and_move_the
     assert (turns.utterances[0].start, turns.utterances[0].end) == (0.0, 2.5)
     assert [g.evidence_lines for g in turns.gold] == [(1,), (3,), (3, 4)]
     assert [g.text for g in turns.gold] == [g.text for g in meeting.gold]
+
+
+def test_as_cues_join_a_speakers_utterances_only_until_a_sentence_ends() -> None:
+    """``--as-cues``: the meeting as ingestion reads a WebVTT export of it. Fragments join the
+    sentence they lead into; an utterance that ends a sentence ends its line, so the promise
+    said after a wrap-up stays a line of its own."""
+    said = [("PM (B)", "PM", "Right, to wrap up."), ("PM (B)", "PM", "Um and um"),
+            ("PM (B)", "PM", "you will draw the case."), ("ID (A)", "ID", "Yep."),
+            ("PM (B)", "PM", "And you the buttons,"), ("PM (B)", "PM", ""), ("PM (B)", "PM", "by Friday.")]
+    utterances = [AmiUtterance(label, role, text, float(i), float(i) + 0.5) for i, (label, role, text) in enumerate(said)]
+    case = GoldItem("The ID will draw the case.", "ID", (3,))
+    buttons = GoldItem("The UI will do the buttons by Friday.", "UI", (5, 7))
+    meeting = LabelledMeeting("QZ9a", "QZ9", "t", None, utterances, [case, buttons])
+    cues = as_cues(meeting)
+    assert cues.id == "QZ9a~cues"
+    assert cues.lines() == [
+        "Project Manager: Right, to wrap up.",
+        "Project Manager: Um and um you will draw the case.",
+        "Industrial Designer: Yep.",
+        "Project Manager: And you the buttons, by Friday.",
+    ]
+    assert (cues.utterances[1].start, cues.utterances[1].end) == (1.0, 2.5)
+    assert [g.evidence_lines for g in cues.gold] == [(2,), (4,)]
