@@ -487,6 +487,35 @@ def without_vocative(task: str, owner: str | None, names: Mapping[str, str] | No
     return match.group(2) if set(alias_key(address).split()) <= set(alias_key(owner).split()) else task
 
 
+# The promise or request a speaker wraps work in ("Sure, I'll …", "can you …?", "let's …"), when
+# the model copied the sentence instead of writing the work as an instruction (row 46). "let me
+# know" is a request to the speaker, not the speaker's promise, so it stays.
+_WRAPPED_WORK = re.compile(
+    r"^(?:(?:sure|okay|ok|yes|yeah|great|good|fine|alright|right)\s*[,.!]\s*)?(?:(?:and|so|then)\s+)?"
+    r"(?:i'll|i will|i'm going to|i am going to|i'm gonna|i shall|i can|i need to|i have to|let me(?!\s+know\b)"
+    r"|we'll|we will|we're going to|we are going to|we need to|we have to|we should|let's"
+    r"|(?:can|could|would|will) you(?:\s+please)?|please|you'll|you will|you're going to|you are going to"
+    r"|you're gonna|you need to|you have to|you should|you must)\s+(?=\w)",
+    re.IGNORECASE)
+_POLITE_END = re.compile(r"(?:,?\s*(?:please|thanks|thank you|promise))?\s*[.?!]*\s*$", re.IGNORECASE)
+
+
+def as_instruction(task: str) -> str:
+    """``task`` as the work itself when the model copied the sentence that promised or asked
+    for it: "I'll set up staging by Tuesday." → "set up staging by Tuesday", "can you take the
+    migration script?" → "take the migration script". The prompt asks for an instruction (row
+    41); the small model often copies a short line whole. Unchanged when no such opening is
+    there or fewer than two words would be left."""
+    match = _WRAPPED_WORK.match(task.strip())
+    if match is None:
+        return task
+    work = task.strip()[match.end():]
+    if match.group(0).rstrip().lower().endswith(("you", "please")):  # a question ends the request
+        work = work.split("?", 1)[0]  # "review it? I'd like to send it on Tuesday." → "review it"
+    work = _POLITE_END.sub("", work)
+    return work if len(work.split()) >= 2 else task
+
+
 # Work still to come, said in the sentence that states a task: a promise, a plan or a request.
 _STILL_TO_COME = re.compile(r"\b(?:i'll|we'll|(?:i|we|it|they|he|she) will|(?:am|are|is) going to|gonna|"
                             r"can you|could you|would you|please)\b", re.IGNORECASE)
@@ -567,7 +596,7 @@ def build_candidates(
                 reason = (f"taken from context line(s) {lines}, which the focus pass did not keep: a focused "
                           "passage asks only about its marked line")
         owner_text, owner_id = resolve_owner(item.owner, [n for n in [stated] if n] + lines, doc, directory, names)
-        task = without_vocative(item.task, owner_text, names)
+        task = as_instruction(without_vocative(item.task, owner_text, names))
         status = "open" if item.status == "done" and said_as_still_to_come(item.task, evidence) else item.status
         due_text = item.due.strip() if item.due and deadline_said(item.due, _deadline_source(lines, doc),
                                                                   doc.local_date) else None

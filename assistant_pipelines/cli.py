@@ -159,7 +159,7 @@ def describe_model(settings: Settings) -> str:
     if settings.llm_backend == "openai":
         return f"{settings.llm_model} at {settings.openai_base_url or 'api.openai.com'}"
     return (str(settings.local_model_path) if settings.local_model_path
-            else "embedded Qwen2.5-Coder-1.5B-Instruct (local, on the CPU: the demo takes ~14 min)")
+            else "embedded Qwen2.5-Coder-1.5B-Instruct (local, on the CPU: the demo takes ~16 min)")
 
 
 def print_locations(settings: Settings, weeks: Sequence[date]) -> None:

@@ -13,6 +13,7 @@ from assistant_pipelines.candidates import (
     DocumentContext,
     _named_by_initials,
     addressee,
+    as_instruction,
     build_candidates,
     contact_detail,
     copied_example,
@@ -289,8 +290,8 @@ def test_a_copied_source_line_loses_its_number_mark_and_speaker_label(directory:
              item("Note: think about the casing", [2])]  # "Note" is nobody's label: kept as written
     rows = build_candidates(items, meeting(HANDOUT), chunk_index=0, first_line=1, last_line=10,
                             directory=directory, model="m", prompt_version="p", input_hash="h")
-    assert [r["task"] for r in rows] == ["you're gonna be thinking about the casing."] * 2 + [
-        "Note: think about the casing"]
+    # the label and mark go, then the request around the work ("you're gonna", as_instruction)
+    assert [r["task"] for r in rows] == ["be thinking about the casing"] * 2 + ["Note: think about the casing"]
 
 
 @pytest.mark.parametrize(("said", "tidy"), [
@@ -485,6 +486,36 @@ def test_a_roll_call_of_roles_is_split_too(directory: PersonDirectory) -> None:
 ])
 def test_an_address_to_the_owner_is_not_part_of_the_task(task: str, owner: str, kept: str | None) -> None:
     assert without_vocative(task, owner) == (kept or task)
+
+
+@pytest.mark.parametrize(("task", "work"), [
+    ("I'll set up staging with a production-like snapshot by next Tuesday.",
+     "set up staging with a production-like snapshot by next Tuesday"),
+    ("Sure, I'll have a full draft by Wednesday, promise.", "have a full draft by Wednesday"),
+    ("can you take the migration script for the v8 schema?", "take the migration script for the v8 schema"),
+    ("Could you please send the signed contract?", "send the signed contract"),
+    ("Will you review the invoice, please?", "review the invoice"),
+    ("could you review it? I'd like to send it on Tuesday.", "review it"),  # the request, not what follows
+    ("Let's find an owner for the webhook docs.", "find an owner for the webhook docs"),
+    ("you'll be working on the user interface", "be working on the user interface"),
+    ("Let me know the dates", None),  # a request to the speaker, not a promise
+    ("I can't make it on Friday", None),
+    ("Send the final screenshots by Wednesday", None),  # already an instruction
+    ("I'll do.", None),  # nothing would be left
+    ("Please do.", None),
+    ("Ich schicke die Folien morgen.", None),
+])
+def test_a_copied_promise_or_request_becomes_the_work_itself(task: str, work: str | None) -> None:
+    assert as_instruction(task) == (work or task)
+
+
+def test_a_copied_request_to_the_owner_reads_as_the_work(directory: PersonDirectory) -> None:
+    lines = ["Marcus Feld: Priya, can you take the migration script for the v8 schema?", "Priya Nair: Sure."]
+    directory.add(Person("priya.nair", "Priya Nair", emails=["priya@example.com"]))
+    (row,) = build([item("Priya, can you take the migration script for the v8 schema?", [1], owner="Priya")],
+                   meeting(lines), directory)
+    assert (row["owner_person_id"], row["task"]) == ("priya.nair", "take the migration script for the v8 schema")
+    assert row["quarantine_reason"] is None
 
 
 def test_a_task_said_to_its_owner_loses_the_address(directory: PersonDirectory) -> None:
