@@ -497,7 +497,8 @@ _WRAPPED_WORK = re.compile(
     r"|(?:can|could|would|will) you(?:\s+please)?|please|you'll|you will|you're going to|you are going to"
     r"|you're gonna|you need to|you have to|you should|you must)\s+(?=\w)",
     re.IGNORECASE)
-_POLITE_END = re.compile(r"(?:,?\s*(?:please|thanks|thank you|promise))?\s*[.?!]*\s*$", re.IGNORECASE)
+# ", promise" only after a comma: "keep my promise" is the work
+_POLITE_END = re.compile(r"(?:,\s*promise|,?\s*(?:please|thanks|thank you))?\s*[.?!]*\s*$", re.IGNORECASE)
 
 
 def as_instruction(task: str) -> str:

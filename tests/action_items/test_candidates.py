@@ -492,6 +492,8 @@ def test_an_address_to_the_owner_is_not_part_of_the_task(task: str, owner: str, 
     ("I'll set up staging with a production-like snapshot by next Tuesday.",
      "set up staging with a production-like snapshot by next Tuesday"),
     ("Sure, I'll have a full draft by Wednesday, promise.", "have a full draft by Wednesday"),
+    ("I'll keep my promise to the client.", "keep my promise to the client"),
+    ("I will keep my promise.", "keep my promise"),  # no comma: the promise is the work
     ("can you take the migration script for the v8 schema?", "take the migration script for the v8 schema"),
     ("Could you please send the signed contract?", "send the signed contract"),
     ("Will you review the invoice, please?", "review the invoice"),
